@@ -1,0 +1,2 @@
+//! Query language.
+pub mod ast;
