@@ -1,0 +1,20 @@
+//! Where audit events live. The [`Store`] trait is the interface; SQLite
+//! ([`sqlite`]) is the embedded default. [`lower`] turns a parsed query into a
+//! dialect-free condition that each store renders with its own [`sql::Dialect`].
+//! [`service`] adds permissions and the feature flag on top of any store.
+//!
+//! Architecture invariant: stores never see query text or HTTP; they receive
+//! validated events and search plans.
+
+pub mod error;
+pub mod lower;
+pub mod search;
+pub mod service;
+pub mod sql;
+pub mod sqlite;
+pub mod store;
+
+pub use error::{QueryError, StoreError};
+pub use search::{SearchParams, SearchPlan, SearchResult, Sort};
+pub use service::{AuditLogService, Created, ServiceError};
+pub use store::Store;

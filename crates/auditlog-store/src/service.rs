@@ -1,0 +1,166 @@
+//! The service layer: the reference's permissions and the feature flag on
+//! top of any [`Store`]. Create needs the `system` role; search and read need
+//! `admin`, `system` or `auditor`; there is no update or delete.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use auditlog_core::{AuditLog, Event, EventInput, Identity, NotLogged, Permission, RequestInfo, Timestamp, UserRef, ValidationError};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::search::{SearchError, SearchParams, SearchPlan, SearchResult};
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("permission denied: {permission} needs one of the roles {roles}")]
+    Forbidden { permission: Permission, roles: &'static str },
+    #[error("no audit event with id {0}")]
+    NotFound(Uuid),
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of a create: stored, or deliberately not logged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    Logged(Event),
+    NotLogged(NotLogged),
+}
+
+/// One line of a bulk create.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineOutcome {
+    Logged(Event),
+    NotLogged(NotLogged),
+    Invalid(ValidationError),
+}
+
+#[derive(Clone)]
+pub struct AuditLogService {
+    audit: Arc<AuditLog>,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for AuditLogService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLogService").field("store", &self.store.backend()).finish()
+    }
+}
+
+fn require(identity: &Identity, permission: Permission) -> Result<(), ServiceError> {
+    if identity.can(permission) {
+        Ok(())
+    } else {
+        let roles = match permission {
+            Permission::Create => "system",
+            _ => "admin, system, auditor",
+        };
+        Err(ServiceError::Forbidden { permission, roles })
+    }
+}
+
+impl AuditLogService {
+    pub fn new(audit: Arc<AuditLog>, store: Arc<dyn Store>) -> Self {
+        AuditLogService { audit, store }
+    }
+
+    pub fn audit(&self) -> &Arc<AuditLog> {
+        &self.audit
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Fills `user` from the store's last sighting when only `user_id` is
+    /// given (the ingesting service may not know the email).
+    async fn resolve_user(&self, input: &mut EventInput, cache: &mut HashMap<String, Option<UserRef>>) -> Result<(), StoreError> {
+        let Some(id) = input.user_id.clone() else { return Ok(()) };
+        if input.user.is_some() || id == "system" {
+            return Ok(());
+        }
+        if !cache.contains_key(&id) {
+            let found = self.store.find_user(&id).await?;
+            cache.insert(
+                id.clone(),
+                found.map(|u| UserRef { id: u.id, username: u.username, email: Some(u.email) }),
+            );
+        }
+        if let Some(Some(u)) = cache.get(&id) {
+            input.user = Some(u.clone());
+            input.user_id = None;
+        }
+        Ok(())
+    }
+
+    /// Creates one event (the reference's `service.create`).
+    pub async fn create(&self, identity: &Identity, mut input: EventInput, request: Option<RequestInfo>) -> Result<Created, ServiceError> {
+        require(identity, Permission::Create)?;
+        if let Some(reason) = self.audit.skip_reason(&input.action) {
+            return Ok(Created::NotLogged(reason));
+        }
+        self.resolve_user(&mut input, &mut HashMap::new()).await?;
+        match self.audit.ingest(input, request, identity)? {
+            Some(event) => {
+                self.store.insert(vec![event.clone()]).await?;
+                Ok(Created::Logged(event))
+            }
+            None => Ok(Created::NotLogged(NotLogged::FeatureDisabled)),
+        }
+    }
+
+    /// Creates many events: every valid line is stored, all in one
+    /// transaction; each line gets its own outcome, so a bad line never loses
+    /// the good ones.
+    pub async fn create_many(
+        &self,
+        identity: &Identity,
+        lines: Vec<Result<EventInput, ValidationError>>,
+        request: Option<RequestInfo>,
+    ) -> Result<Vec<LineOutcome>, ServiceError> {
+        require(identity, Permission::Create)?;
+        let mut cache = HashMap::new();
+        let mut outcomes = Vec::with_capacity(lines.len());
+        let mut events = Vec::new();
+        for line in lines {
+            let outcome = match line {
+                Err(e) => LineOutcome::Invalid(e),
+                Ok(mut input) => match self.audit.skip_reason(&input.action) {
+                    Some(reason) => LineOutcome::NotLogged(reason),
+                    None => {
+                        self.resolve_user(&mut input, &mut cache).await?;
+                        match self.audit.ingest(input, request.clone(), identity) {
+                            Ok(Some(e)) => {
+                                events.push(e.clone());
+                                LineOutcome::Logged(e)
+                            }
+                            Ok(None) => LineOutcome::NotLogged(NotLogged::FeatureDisabled),
+                            Err(e) => LineOutcome::Invalid(e),
+                        }
+                    }
+                },
+            };
+            outcomes.push(outcome);
+        }
+        self.store.insert(events).await?;
+        Ok(outcomes)
+    }
+
+    pub async fn read(&self, identity: &Identity, id: Uuid) -> Result<Event, ServiceError> {
+        require(identity, Permission::Read)?;
+        self.store.get(id).await?.ok_or(ServiceError::NotFound(id))
+    }
+
+    pub async fn search(&self, identity: &Identity, params: &SearchParams) -> Result<SearchResult, ServiceError> {
+        require(identity, Permission::Search)?;
+        let plan = SearchPlan::new(params, Timestamp::now())?;
+        let hits = self.store.search(&plan).await?;
+        Ok(SearchResult::assemble(&plan, hits))
+    }
+}

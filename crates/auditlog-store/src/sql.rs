@@ -1,0 +1,155 @@
+//! Building parameterised SQL from a [`Cond`]: the shared walker and the
+//! [`Dialect`] each store implements for the leaves. Values from a query
+//! string only ever become parameters, never SQL text.
+
+use crate::lower::{Col, Cond, KeywordOp, MetaOp, TextQuery, TextScope};
+
+/// A parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+/// SQL text with its parameters, placeholders numbered by the dialect.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<Param>,
+    dollar: bool,
+}
+
+impl Sql {
+    /// `?1, ?2 ...` placeholders (SQLite).
+    pub fn question() -> Self {
+        Sql { dollar: false, ..Default::default() }
+    }
+
+    /// `$1, $2 ...` placeholders (PostgreSQL).
+    pub fn dollar() -> Self {
+        Sql { dollar: true, ..Default::default() }
+    }
+
+    pub fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Appends a placeholder bound to `p`.
+    pub fn param(&mut self, p: Param) -> &mut Self {
+        self.params.push(p);
+        let n = self.params.len();
+        self.text.push(if self.dollar { '$' } else { '?' });
+        self.text.push_str(&n.to_string());
+        self
+    }
+
+    pub fn text_param(&mut self, s: impl Into<String>) -> &mut Self {
+        self.param(Param::Text(s.into()))
+    }
+}
+
+/// How one store spells the leaves of a condition. The events table is
+/// aliased `e`.
+pub trait Dialect {
+    fn keyword(&self, sql: &mut Sql, col: Col, op: &KeywordOp);
+    fn created(&self, sql: &mut Sql, from: Option<i64>, to: Option<i64>);
+    fn text(&self, sql: &mut Sql, scope: TextScope, query: &TextQuery);
+    fn meta(&self, sql: &mut Sql, path: &str, op: &MetaOp);
+}
+
+/// Renders `cond` as a boolean SQL expression.
+pub fn render(cond: &Cond, sql: &mut Sql, d: &dyn Dialect) {
+    match cond {
+        Cond::True => {
+            sql.push("1=1");
+        }
+        Cond::False => {
+            sql.push("1=0");
+        }
+        Cond::And(v) | Cond::Or(v) => {
+            let sep = if matches!(cond, Cond::And(_)) { " AND " } else { " OR " };
+            sql.push("(");
+            for (i, c) in v.iter().enumerate() {
+                if i > 0 {
+                    sql.push(sep);
+                }
+                render(c, sql, d);
+            }
+            sql.push(")");
+        }
+        Cond::Not(c) => {
+            sql.push("NOT (");
+            render(c, sql, d);
+            sql.push(")");
+        }
+        Cond::Keyword { col, op } => d.keyword(sql, *col, op),
+        Cond::Created { from, to } => d.created(sql, *from, *to),
+        Cond::Text { scope, query } => d.text(sql, *scope, query),
+        Cond::Meta { path, op } => d.meta(sql, path, op),
+    }
+}
+
+/// A metadata value flattened to one leaf: the dotted path and the value as
+/// text (and as a number when it is one). Arrays contribute each element
+/// under the array's path; nulls contribute nothing. This is the reference's
+/// `flat_object` view of metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaLeaf {
+    pub path: String,
+    pub value: String,
+    pub num: Option<f64>,
+}
+
+pub fn flatten_metadata(metadata: &serde_json::Map<String, serde_json::Value>) -> Vec<MetaLeaf> {
+    fn walk(path: &str, v: &serde_json::Value, out: &mut Vec<MetaLeaf>) {
+        use serde_json::Value;
+        match v {
+            Value::Null => {}
+            Value::Bool(b) => out.push(MetaLeaf { path: path.into(), value: b.to_string(), num: None }),
+            Value::Number(n) => out.push(MetaLeaf { path: path.into(), value: n.to_string(), num: n.as_f64() }),
+            Value::String(s) => out.push(MetaLeaf { path: path.into(), value: s.clone(), num: None }),
+            Value::Array(a) => a.iter().for_each(|v| walk(path, v, out)),
+            Value::Object(m) => {
+                for (k, v) in m {
+                    walk(&format!("{path}.{k}"), v, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in metadata {
+        walk(k, v, &mut out);
+    }
+    out
+}
+
+/// The texts a metadata equality may be stored as: `9` and `9.0` both match
+/// the number 9.
+pub fn meta_eq_texts(v: &crate::lower::MetaValue) -> Vec<String> {
+    let mut out = vec![v.text.clone()];
+    if let Some(n) = v.number {
+        let canon = if n.fract() == 0.0 && n.abs() < 9.0e15 { format!("{}", n as i64) } else { n.to_string() };
+        if !out.contains(&canon) {
+            out.push(canon);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flatten_is_flat_object() {
+        let m = json!({"a": {"b": "x", "c": [1, 2.5]}, "n": null, "t": true});
+        let leaves: Vec<String> = flatten_metadata(m.as_object().unwrap())
+            .into_iter()
+            .map(|l| format!("{}={}{}", l.path, l.value, if l.num.is_some() { "#" } else { "" }))
+            .collect();
+        assert_eq!(leaves, ["a.b=x", "a.c=1#", "a.c=2.5#", "t=true"]);
+    }
+}

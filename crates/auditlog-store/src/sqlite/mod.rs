@@ -1,0 +1,476 @@
+//! The embedded store: one SQLite file in WAL mode, created and migrated on
+//! first use.
+//!
+//! One writer thread owns the write connection. Concurrent inserts queue up
+//! and are committed together (group commit), each caller still getting its
+//! own result; a batch that fails is retried job by job so one bad job never
+//! fails another. Reads run on a small pool of read connections, which WAL
+//! lets proceed alongside the writer.
+
+mod dialect;
+pub mod schema;
+mod uow;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auditlog_core::config::SqliteSync;
+use auditlog_core::{Event, Resource, Timestamp, User};
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub use dialect::SqliteDialect;
+pub use uow::{UnitOfWork, UowError};
+
+use crate::error::StoreError;
+use crate::search::{FacetCell, SearchPlan, Sort, StoreHits};
+use crate::sql::{self, Param, Sql, flatten_metadata};
+use crate::store::Store;
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub synchronous: SqliteSync,
+    /// How long a writer waits for another process's lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { synchronous: SqliteSync::Full, busy_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The file path of a `sqlite://PATH` (or `sqlite:PATH`) URL.
+pub fn path_from_url(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    (!rest.is_empty()).then(|| PathBuf::from(rest))
+}
+
+/// Opens a connection with the store's settings (WAL, busy timeout,
+/// synchronous mode). Hosts use it for the connection their units of work
+/// run on.
+pub fn open_connection(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreError> {
+    let location = path.display().to_string();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            location: location.clone(),
+            message: format!("cannot create the directory {}: {e}", dir.display()),
+        })?;
+    }
+    let err = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Locked { location: location.clone(), waited_ms: opts.busy_timeout.as_millis() as u64 }
+        }
+        _ => StoreError::Open { location: location.clone(), message: schema::describe(&e) },
+    };
+    let conn = Connection::open(path).map_err(err)?;
+    conn.busy_timeout(opts.busy_timeout).map_err(err)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Open { location, message: format!("cannot switch to WAL mode (journal mode is {mode})") });
+    }
+    let sync = match opts.synchronous {
+        SqliteSync::Full => "FULL",
+        SqliteSync::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;"
+    ))
+    .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+enum Job {
+    Insert { events: Vec<Event>, done: oneshot::Sender<Result<(), StoreError>> },
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
+}
+
+/// The embedded store.
+pub struct SqliteStore {
+    path: PathBuf,
+    opts: SqliteOptions,
+    writer: Mutex<mpsc::Sender<Job>>,
+    readers: Arc<ReaderPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+    }
+}
+
+/// Most inserts committed in one group transaction.
+const GROUP_COMMIT_MAX_EVENTS: usize = 10_000;
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: impl Into<PathBuf>, opts: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.into();
+        let mut conn = open_connection(&path, &opts)?;
+        schema::migrate(&mut conn, &path.display().to_string())?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("auditlog-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(StoreError::internal)?;
+        Ok(SqliteStore {
+            readers: Arc::new(ReaderPool { path: path.clone(), opts: opts.clone(), idle: Mutex::new(Vec::new()) }),
+            path,
+            opts,
+            writer: Mutex::new(tx),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn options(&self) -> &SqliteOptions {
+        &self.opts
+    }
+
+    /// A new connection to the same database, for a host's own transactions.
+    pub fn connect(&self) -> Result<Connection, StoreError> {
+        open_connection(&self.path, &self.opts)
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::internal("writer lock poisoned"))?
+            .send(job)
+            .map_err(|_| StoreError::internal("the SQLite writer thread has stopped"))
+    }
+
+    /// Runs `f` on the write connection (serialised with inserts).
+    pub async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Run(Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        })))?;
+        rx.await.map_err(|_| StoreError::internal("the SQLite writer thread has stopped"))?
+    }
+
+    /// Runs `f` on a read connection, off the async runtime.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || pool.with(f)).await.map_err(StoreError::internal)?
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let job = match pending.take() {
+            Some(j) => j,
+            None => match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            },
+        };
+        match job {
+            Job::Run(f) => f(&mut conn),
+            Job::Insert { events, done } => {
+                let mut batch = vec![(events, done)];
+                let mut n = batch[0].0.len();
+                while n < GROUP_COMMIT_MAX_EVENTS {
+                    match rx.try_recv() {
+                        Ok(Job::Insert { events, done }) => {
+                            n += events.len();
+                            batch.push((events, done));
+                        }
+                        Ok(other) => {
+                            pending = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                commit_group(&mut conn, batch);
+            }
+        }
+    }
+}
+
+type InsertJob = (Vec<Event>, oneshot::Sender<Result<(), StoreError>>);
+
+fn commit_group(conn: &mut Connection, batch: Vec<InsertJob>) {
+    let mut all = || -> Result<(), StoreError> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
+        for (events, _) in &batch {
+            insert_events(&tx, events)?;
+        }
+        tx.commit().map_err(map_err)
+    };
+    match all() {
+        Ok(()) => {
+            for (_, done) in batch {
+                let _ = done.send(Ok(()));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some((_, done)) = batch.into_iter().next() {
+                let _ = done.send(Err(e));
+            }
+        }
+        Err(_) => {
+            // Isolate the failing job: every other caller still succeeds.
+            for (events, done) in batch {
+                let mut one = || -> Result<(), StoreError> {
+                    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
+                    insert_events(&tx, &events)?;
+                    tx.commit().map_err(map_err)
+                };
+                let _ = done.send(one());
+            }
+        }
+    }
+}
+
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Locked { location: "(open database)".into(), waited_ms: 0 }
+        }
+        _ => StoreError::Internal(schema::describe(&e)),
+    }
+}
+
+/// Writes events with everything that indexes them: the row, its metadata
+/// leaves, its full-text entry and the facet counters. Runs inside the
+/// caller's transaction (the store's own, or a host's unit of work).
+pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreError> {
+    let mut ins = conn
+        .prepare_cached(
+            "INSERT INTO audit_events (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(map_err)?;
+    let mut meta = conn
+        .prepare_cached("INSERT OR IGNORE INTO audit_meta (path, value, num, seq) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(map_err)?;
+    let mut fts = conn
+        .prepare_cached("INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .map_err(map_err)?;
+    let mut counts: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut id_buf = Uuid::encode_buffer();
+    for e in events {
+        let id: &str = e.id.hyphenated().encode_lower(&mut id_buf);
+        let metadata = serde_json::to_string(&e.metadata).map_err(StoreError::internal)?;
+        ins.execute(params![
+            id,
+            e.created.as_micros(),
+            e.action,
+            e.resource.kind,
+            e.resource.id,
+            e.user.id,
+            e.user.username,
+            e.user.email,
+            metadata,
+            e.message
+        ])
+        .map_err(|err| match err.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Duplicate(e.id),
+            _ => map_err(err),
+        })?;
+        let seq = conn.last_insert_rowid();
+        let leaves = flatten_metadata(&e.metadata);
+        let mut meta_text = String::new();
+        for l in &leaves {
+            meta.execute(params![l.path, l.value, l.num, seq]).map_err(map_err)?;
+            meta_text.push_str(&l.value);
+            meta_text.push(' ');
+        }
+        let keys = format!(
+            "{} {} {} {} {} {}",
+            id,
+            e.action,
+            e.resource.kind,
+            e.resource.id,
+            e.user.id,
+            e.user.username.as_deref().unwrap_or("")
+        );
+        fts.execute(params![seq, e.message, keys, e.user.email, meta_text]).map_err(map_err)?;
+        *counts.entry((&e.resource.kind, &e.action)).or_default() += 1;
+    }
+    let mut upd = conn
+        .prepare_cached(
+            "INSERT INTO audit_counts (resource_type, action, n) VALUES (?1, ?2, ?3)
+             ON CONFLICT (resource_type, action) DO UPDATE SET n = n + excluded.n",
+        )
+        .map_err(map_err)?;
+    for ((r, a), n) in counts {
+        upd.execute(params![r, a, n]).map_err(map_err)?;
+    }
+    Ok(())
+}
+
+const EVENT_COLUMNS: &str =
+    "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
+
+fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    let bad = |i: usize, msg: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into());
+    let id: String = r.get(0)?;
+    let created: i64 = r.get(1)?;
+    let metadata: String = r.get(8)?;
+    Ok(Event {
+        id: id.parse().map_err(|e| bad(0, format!("bad event id {id:?}: {e}")))?,
+        created: Timestamp::from_micros(created).ok_or_else(|| bad(1, format!("bad time {created}")))?,
+        action: r.get(2)?,
+        resource: Resource { kind: r.get(3)?, id: r.get(4)? },
+        user: User { id: r.get(5)?, username: r.get(6)?, email: r.get(7)? },
+        metadata: serde_json::from_str(&metadata).map_err(|e| bad(8, format!("bad metadata JSON: {e}")))?,
+        message: r.get(9)?,
+    })
+}
+
+fn to_sql(p: &Param) -> rusqlite::types::Value {
+    match p {
+        Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
+        Param::Int(i) => rusqlite::types::Value::Integer(*i),
+        Param::Real(f) => rusqlite::types::Value::Real(*f),
+    }
+}
+
+/// Runs a search plan on one connection.
+pub fn search_on(conn: &Connection, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
+    let d = SqliteDialect;
+    let mut q = Sql::question();
+    q.push("SELECT ").push(EVENT_COLUMNS).push(" FROM audit_events e");
+    let ranked = plan.sort == Sort::BestMatch && !plan.scoring.is_empty();
+    if ranked {
+        q.push(" LEFT JOIN (SELECT rowid AS r, bm25(audit_fts) AS score FROM audit_fts WHERE audit_fts MATCH ");
+        q.text_param(dialect::fts_any(&plan.scoring));
+        q.push(") s ON s.r = e.seq");
+    }
+    q.push(" WHERE ");
+    sql::render(&plan.hits_cond(), &mut q, &d);
+    q.push(match (plan.sort, ranked) {
+        (_, true) => " ORDER BY s.score IS NULL, s.score, e.created DESC, e.seq DESC",
+        (Sort::Oldest, _) => " ORDER BY e.created ASC, e.seq ASC",
+        _ => " ORDER BY e.created DESC, e.seq DESC",
+    });
+    q.push(" LIMIT ").param(Param::Int(plan.limit as i64)).push(" OFFSET ").param(Param::Int(plan.offset as i64));
+    let mut stmt = conn.prepare_cached(&q.text).map_err(map_err)?;
+    let hits = stmt
+        .query_map(rusqlite::params_from_iter(q.params.iter().map(to_sql)), row_to_event)
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+
+    let mut out = StoreHits { hits, cells: Vec::new(), total: None };
+    if !plan.aggregate {
+        return Ok(out);
+    }
+    let mut a = Sql::question();
+    if plan.base == crate::lower::Cond::True {
+        a.push("SELECT resource_type, action, n FROM audit_counts WHERE n > 0");
+    } else {
+        a.push("SELECT e.resource_type, e.action, count(*) FROM audit_events e WHERE ");
+        sql::render(&plan.base, &mut a, &d);
+        a.push(" GROUP BY 1, 2");
+    }
+    let mut stmt = conn.prepare_cached(&a.text).map_err(map_err)?;
+    out.cells = stmt
+        .query_map(rusqlite::params_from_iter(a.params.iter().map(to_sql)), |r| {
+            Ok(FacetCell { resource_type: r.get(0)?, action: r.get(1)?, count: r.get::<_, i64>(2)? as u64 })
+        })
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+    Ok(out)
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    opts: SqliteOptions,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let conn = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path, &self.opts)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < 8 {
+                idle.push(conn);
+            }
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn insert(&self, events: Vec<Event>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (done, rx) = oneshot::channel();
+        self.send(Job::Insert { events, done })?;
+        rx.await.map_err(|_| StoreError::internal("the SQLite writer thread has stopped"))?
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Event>, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = ?1"))
+                .map_err(map_err)?
+                .query_row([id.to_string()], row_to_event)
+                .optional()
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn search(&self, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
+        let plan = plan.clone();
+        self.read(move |c| search_on(c, &plan)).await
+    }
+
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT user_id, user_username, user_email FROM audit_events WHERE user_id = ?1 ORDER BY created DESC LIMIT 1",
+            )
+            .map_err(map_err)?
+            .query_row([id], |r| Ok(User { id: r.get(0)?, username: r.get(1)?, email: r.get(2)? }))
+            .optional()
+            .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.query_row("SELECT coalesce(sum(n), 0) FROM audit_counts", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(map_err)
+        })
+        .await
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err)).await
+    }
+}
