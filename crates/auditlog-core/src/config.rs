@@ -152,6 +152,51 @@ pub struct Config {
     pub tokens: BTreeMap<String, TokenConfig>,
     pub signing_key_path: Option<PathBuf>,
     pub actions: Vec<ActionConfig>,
+    /// Largest request body the server accepts (bytes); larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Run migrations when `serve` starts (PostgreSQL; SQLite always migrates).
+    pub migrate_on_start: bool,
+    /// How often `serve` runs the retention job; `None` (the default) never.
+    pub retention_interval: Option<Interval>,
+    /// Server log lines: human-readable `text` or one JSON object per line.
+    pub log_format: LogFormat,
+}
+
+/// A duration written like `30m`, `6h` or `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub std::time::Duration);
+
+impl FromStr for Interval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+        let n: u64 = num.parse().map_err(|_| format!("invalid interval {s:?}: use a number and a unit, like \"30m\", \"6h\" or \"1d\""))?;
+        let secs = match unit {
+            "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            "d" => n * 86_400,
+            _ => return Err(format!("invalid interval {s:?}: the unit must be s, m, h or d")),
+        };
+        if secs == 0 {
+            return Err(format!("invalid interval {s:?}: must be longer than zero"));
+        }
+        Ok(Interval(std::time::Duration::from_secs(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -169,6 +214,10 @@ impl Default for Config {
             tokens: BTreeMap::new(),
             signing_key_path: None,
             actions: Vec::new(),
+            max_body_bytes: 10 * 1024 * 1024,
+            migrate_on_start: true,
+            retention_interval: None,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -193,7 +242,7 @@ const REFERENCE_KEYS: [&str; 5] = [
     "AUDIT_LOGS_RETENTION",
     "AUDIT_LOGS_RETENTION_BATCH_SIZE",
 ];
-const OWN_KEYS: [&str; 7] = [
+const OWN_KEYS: [&str; 11] = [
     "database_url",
     "sqlite_synchronous",
     "bind",
@@ -201,6 +250,10 @@ const OWN_KEYS: [&str; 7] = [
     "tokens",
     "signing_key_path",
     "actions",
+    "max_body_bytes",
+    "migrate_on_start",
+    "retention_interval",
+    "log_format",
 ];
 
 /// The environment variable that sets `key`.
@@ -254,6 +307,9 @@ impl Config {
 
     fn validate(&mut self, origin: &str, read_schema: &dyn Fn(&str) -> Result<String, String>) -> Result<(), ConfigError> {
         let err = |key: String, message: String| ConfigError { origin: origin.to_owned(), key, message };
+        if self.max_body_bytes < 1024 {
+            return Err(err("max_body_bytes".into(), "must be at least 1024".into()));
+        }
         if self.retention_batch_size == 0 {
             return Err(err("AUDIT_LOGS_RETENTION_BATCH_SIZE".into(), "must be at least 1".into()));
         }
@@ -382,7 +438,7 @@ roles = ["admin", "auditor"]
 
     #[test]
     fn bad_configs_name_the_key() {
-        check_err("AUDIT_LOGS_ENABLD = true", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `actions`");
+        check_err("AUDIT_LOGS_ENABLD = true", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`");
         check_err("AUDIT_LOGS_ENABLED = \"yes\"", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLED: invalid type: string \"yes\", expected a boolean");
         check_err("", &[("AUDIT_LOGS_ENABLED", "yes")], "invalid configuration (environment variable AUDIT_LOGS_ENABLED): AUDIT_LOGS_ENABLED: invalid type: string \"yes\", expected a boolean");
         check_err("AUDIT_LOGS_RETENTION = { \"draft.edit\" = \"2 months\" }", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION.draft.edit: invalid retention period \"2 months\": use a number of days like \"395d\", or \"forever\"");
@@ -427,5 +483,14 @@ metadata_schema = "schema.json"
         assert!("60".parse::<RetentionPeriod>().is_err());
         assert_eq!(RetentionPeriod::Days(395).months(), Some(13));
         assert_eq!(RetentionPeriod::Days(60).months(), Some(2));
+    }
+
+    #[test]
+    fn intervals() {
+        assert_eq!("30m".parse(), Ok(Interval(std::time::Duration::from_secs(1800))));
+        assert_eq!("1d".parse(), Ok(Interval(std::time::Duration::from_secs(86_400))));
+        assert!("0h".parse::<Interval>().is_err());
+        assert!("5 hours".parse::<Interval>().is_err());
+        check_err("retention_interval = \"soon\"", &[], "invalid configuration (auditlog.toml): retention_interval: invalid interval \"soon\": use a number and a unit, like \"30m\", \"6h\" or \"1d\"");
     }
 }
