@@ -75,16 +75,8 @@ impl fmt::Display for ActionSource {
 }
 
 /// Top-level event fields a template may name, besides metadata keys.
-pub const EVENT_TEMPLATE_KEYS: [&str; 8] = [
-    "id",
-    "created",
-    "action",
-    "resource_id",
-    "resource_type",
-    "user_id",
-    "username",
-    "user_email",
-];
+pub const EVENT_TEMPLATE_KEYS: [&str; 8] =
+    ["id", "created", "action", "resource_id", "resource_type", "user_id", "username", "user_email"];
 
 /// A registered action, checked and compiled.
 pub struct ActionSpec {
@@ -119,16 +111,12 @@ impl ActionSpec {
         let id = action.id().to_owned();
         check_id(&id)?;
         if action.resource_type().trim().is_empty() {
-            return Err(RegistryError::InvalidId {
-                action: id,
-                message: "resource_type must not be empty".into(),
-            });
+            return Err(RegistryError::InvalidId { action: id, message: "resource_type must not be empty".into() });
         }
         let template = MessageTemplate::parse(action.message_template())
             .map_err(|message| RegistryError::Template { action: id.clone(), message })?;
 
-        let mut resolvers: Vec<Arc<dyn ContextResolver>> =
-            vec![Arc::new(UserContext), Arc::new(RequestContext)];
+        let mut resolvers: Vec<Arc<dyn ContextResolver>> = vec![Arc::new(UserContext), Arc::new(RequestContext)];
         for r in action.context() {
             if !resolvers.iter().any(|have| have.name() == r.name()) {
                 resolvers.push(r);
@@ -146,12 +134,8 @@ impl ActionSpec {
             Some(Value::Object(m)) => Value::Object(m),
             Some(other) => return Err(schema_error(format!("must be a JSON object, got {other}"))),
         };
-        if let Some(t) = schema.get("type") {
-            if t != "object" {
-                return Err(schema_error(format!(
-                    "metadata is an object, so \"type\" must be \"object\", got {t}"
-                )));
-            }
+        if let Some(t) = schema.get("type").filter(|t| *t != "object") {
+            return Err(schema_error(format!("metadata is an object, so \"type\" must be \"object\", got {t}")));
         }
         let declared = match schema.get("properties") {
             None => None,
@@ -172,9 +156,7 @@ impl ActionSpec {
             None => Vec::new(),
             Some(Value::Array(a)) if a.iter().all(Value::is_string) => a.clone(),
             Some(other) => {
-                return Err(schema_error(format!(
-                    "\"required\" must be an array of strings, got {other}"
-                )));
+                return Err(schema_error(format!("\"required\" must be an array of strings, got {other}")));
             }
         };
         if !required.contains(&json!("ip_address")) {
@@ -187,8 +169,7 @@ impl ActionSpec {
             jsonschema::validator_for(&schema).map_err(|e| schema_error(format!("invalid JSON Schema: {e}")))?;
 
         for key in template.keys() {
-            let known = EVENT_TEMPLATE_KEYS.contains(&key)
-                || declared.as_ref().is_none_or(|d| d.contains(key));
+            let known = EVENT_TEMPLATE_KEYS.contains(&key) || declared.as_ref().is_none_or(|d| d.contains(key));
             if !known {
                 return Err(RegistryError::Template {
                     action: id.clone(),
@@ -286,7 +267,11 @@ impl ActionSpec {
         for e in self.validator.iter_errors(&instance) {
             let field = match e.kind() {
                 jsonschema::error::ValidationErrorKind::Required { property } => {
-                    format!("{}.{}", pointer_to_field(e.instance_path().as_str()), property.as_str().unwrap_or_default())
+                    format!(
+                        "{}.{}",
+                        pointer_to_field(e.instance_path().as_str()),
+                        property.as_str().unwrap_or_default()
+                    )
                 }
                 _ => pointer_to_field(e.instance_path().as_str()),
             };

@@ -96,7 +96,10 @@ impl AuditLog {
 
     fn action(&self, id: &str) -> Result<&Arc<ActionSpec>, ValidationError> {
         self.registry.get(id).ok_or_else(|| {
-            ValidationError::single("action", format!("unknown action {id:?} (auditlog actions list shows the known ones)"))
+            ValidationError::single(
+                "action",
+                format!("unknown action {id:?} (auditlog actions list shows the known ones)"),
+            )
         })
     }
 
@@ -133,7 +136,13 @@ impl AuditLog {
         Ok(Some(draft))
     }
 
-    fn resolve(&self, spec: &ActionSpec, draft: &mut EventDraft, identity: &Identity, data: &ContextData) -> Result<(), ValidationError> {
+    fn resolve(
+        &self,
+        spec: &ActionSpec,
+        draft: &mut EventDraft,
+        identity: &Identity,
+        data: &ContextData,
+    ) -> Result<(), ValidationError> {
         let cx = ResolveContext { identity, data, users: self.users.as_ref() };
         for r in spec.resolvers() {
             r.resolve(draft, &cx)?;
@@ -267,12 +276,16 @@ fn register_config_actions(registry: &mut ActionRegistry, config: &Config) -> Re
             metadata_schema: match &a.metadata_schema {
                 Some(SchemaSource::Inline(v)) => Some(v.clone()),
                 // Paths are replaced by their content when the config loads.
-                Some(SchemaSource::Path(p)) => return Err(err("metadata_schema", format!("schema file {p:?} was not loaded"))),
+                Some(SchemaSource::Path(p)) => {
+                    return Err(err("metadata_schema", format!("schema file {p:?} was not loaded")));
+                }
                 None => None,
             },
         };
         registry.register_from(&def, ActionSource::Config).map_err(|e| match e {
-            RegistryError::DuplicateId(id) => err("id", format!("duplicate action id {id:?}: an action with this id is already registered")),
+            RegistryError::DuplicateId(id) => {
+                err("id", format!("duplicate action id {id:?}: an action with this id is already registered"))
+            }
             RegistryError::InvalidId { message, .. } => err("id", message),
             RegistryError::Template { message, .. } => err("message_template", message),
             RegistryError::Schema { message, .. } => err("metadata_schema", message),

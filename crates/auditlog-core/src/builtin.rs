@@ -77,7 +77,13 @@ pub fn builtin_actions() -> Vec<ActionDef> {
                 "required": ["parent_pid", "revision_id"],
             }),
         ),
-        def("draft.delete", "User {user_id} deleted the draft {resource_id}.", "record", parent(), parent_schema(false)),
+        def(
+            "draft.delete",
+            "User {user_id} deleted the draft {resource_id}.",
+            "record",
+            parent(),
+            parent_schema(false),
+        ),
         def(
             "draft.new_version",
             "User {user_id} created a new version {resource_id}.",

@@ -52,10 +52,9 @@ impl FromStr for RetentionPeriod {
         if s.eq_ignore_ascii_case("forever") {
             return Ok(RetentionPeriod::Forever);
         }
-        s.strip_suffix('d')
-            .and_then(|n| n.parse::<u32>().ok())
-            .map(RetentionPeriod::Days)
-            .ok_or_else(|| format!("invalid retention period {s:?}: use a number of days like \"395d\", or \"forever\""))
+        s.strip_suffix('d').and_then(|n| n.parse::<u32>().ok()).map(RetentionPeriod::Days).ok_or_else(|| {
+            format!("invalid retention period {s:?}: use a number of days like \"395d\", or \"forever\"")
+        })
     }
 }
 
@@ -171,7 +170,9 @@ impl FromStr for Interval {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: u64 = num.parse().map_err(|_| format!("invalid interval {s:?}: use a number and a unit, like \"30m\", \"6h\" or \"1d\""))?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid interval {s:?}: use a number and a unit, like \"30m\", \"6h\" or \"1d\""))?;
         let secs = match unit {
             "s" => n,
             "m" => n * 60,
@@ -305,7 +306,11 @@ impl Config {
         Ok(config)
     }
 
-    fn validate(&mut self, origin: &str, read_schema: &dyn Fn(&str) -> Result<String, String>) -> Result<(), ConfigError> {
+    fn validate(
+        &mut self,
+        origin: &str,
+        read_schema: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<(), ConfigError> {
         let err = |key: String, message: String| ConfigError { origin: origin.to_owned(), key, message };
         if self.max_body_bytes < 1024 {
             return Err(err("max_body_bytes".into(), "must be at least 1024".into()));
@@ -313,7 +318,10 @@ impl Config {
         if self.retention_batch_size == 0 {
             return Err(err("AUDIT_LOGS_RETENTION_BATCH_SIZE".into(), "must be at least 1".into()));
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
             return Err(err(
                 "database_url".into(),
                 format!("unsupported URL {:?}: use sqlite://PATH or postgres://...", self.database_url),
@@ -332,9 +340,8 @@ impl Config {
         }
         for (i, action) in self.actions.iter_mut().enumerate() {
             if let Some(SchemaSource::Path(path)) = &action.metadata_schema {
-                let text = read_schema(path).map_err(|e| {
-                    err(format!("actions[{i}].metadata_schema"), format!("cannot read {path:?}: {e}"))
-                })?;
+                let text = read_schema(path)
+                    .map_err(|e| err(format!("actions[{i}].metadata_schema"), format!("cannot read {path:?}: {e}")))?;
                 let value: Value = serde_json::from_str(&text).map_err(|e| {
                     err(format!("actions[{i}].metadata_schema"), format!("{path:?} is not valid JSON: {e}"))
                 })?;
@@ -351,10 +358,8 @@ impl Config {
 }
 
 fn env_value(key: &str, raw: &str) -> toml::Value {
-    if let Ok(mut t) = format!("v = {raw}").parse::<toml::Table>() {
-        if let Some(v) = t.remove("v") {
-            return v;
-        }
+    if let Some(v) = format!("v = {raw}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v")) {
+        return v;
     }
     if key == "AUDIT_LOGS_DISABLED_ACTIONS" {
         return toml::Value::Array(
@@ -387,12 +392,9 @@ mod tests {
     use super::*;
 
     fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::load(
-            text,
-            "auditlog.toml",
-            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
-            &|p| if p == "schema.json" { Ok(r#"{"type":"object"}"#.into()) } else { Err("No such file or directory".into()) },
-        )
+        Config::load(text, "auditlog.toml", env.iter().map(|(k, v)| (k.to_string(), v.to_string())), &|p| {
+            if p == "schema.json" { Ok(r#"{"type":"object"}"#.into()) } else { Err("No such file or directory".into()) }
+        })
     }
 
     fn check_err(text: &str, env: &[(&str, &str)], expect: &str) {
@@ -422,7 +424,11 @@ database_url = "sqlite://x.db"
 sha256 = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
 roles = ["admin", "auditor"]
 "#,
-            &[("AUDIT_LOGS_RETENTION_BATCH_SIZE", "50"), ("AUDITLOG_BIND", "0.0.0.0:8080"), ("AUDIT_LOGS_DISABLED_ACTIONS", "a.b, c.d")],
+            &[
+                ("AUDIT_LOGS_RETENTION_BATCH_SIZE", "50"),
+                ("AUDITLOG_BIND", "0.0.0.0:8080"),
+                ("AUDIT_LOGS_DISABLED_ACTIONS", "a.b, c.d"),
+            ],
         )
         .unwrap();
         assert!(c.enabled);
@@ -438,18 +444,66 @@ roles = ["admin", "auditor"]
 
     #[test]
     fn bad_configs_name_the_key() {
-        check_err("AUDIT_LOGS_ENABLD = true", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`");
-        check_err("AUDIT_LOGS_ENABLED = \"yes\"", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLED: invalid type: string \"yes\", expected a boolean");
-        check_err("", &[("AUDIT_LOGS_ENABLED", "yes")], "invalid configuration (environment variable AUDIT_LOGS_ENABLED): AUDIT_LOGS_ENABLED: invalid type: string \"yes\", expected a boolean");
-        check_err("AUDIT_LOGS_RETENTION = { \"draft.edit\" = \"2 months\" }", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION.draft.edit: invalid retention period \"2 months\": use a number of days like \"395d\", or \"forever\"");
-        check_err("[tokens.ci]\nsha256 = \"abc\"\nroles = [\"admin\"]", &[], "invalid configuration (auditlog.toml): tokens.ci.sha256: expected the 64-character hex SHA-256 of the token (auditlog token create writes it)");
-        check_err(&format!("[tokens.ci]\nsha256 = \"{}\"\nroles = [\"root\"]", "a".repeat(64)), &[], "invalid configuration (auditlog.toml): tokens.ci.roles[0]: unknown variant `root`, expected one of `admin`, `system`, `auditor`");
-        check_err("AUDIT_LOGS_ENABLED = ", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLED: string values must be quoted, expected literal string (line 1)");
-        check_err("database_url = \"mysql://x\"", &[], "invalid configuration (auditlog.toml): database_url: unsupported URL \"mysql://x\": use sqlite://PATH or postgres://...");
-        check_err("bind = \"localhost\"", &[], "invalid configuration (auditlog.toml): bind: \"localhost\" is not an address like 127.0.0.1:5000");
-        check_err("AUDIT_LOGS_RETENTION_BATCH_SIZE = 0", &[], "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION_BATCH_SIZE: must be at least 1");
-        check_err("[[actions]]\nid = \"x.y\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = \"missing.json\"", &[], "invalid configuration (auditlog.toml): actions[0].metadata_schema: cannot read \"missing.json\": No such file or directory");
-        check_err("[[actions]]\nid = \"x.y\"\nmessage_template = \"m\"", &[], "invalid configuration (auditlog.toml): actions[0]: missing field `resource_type`");
+        check_err(
+            "AUDIT_LOGS_ENABLD = true",
+            &[],
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`",
+        );
+        check_err(
+            "AUDIT_LOGS_ENABLED = \"yes\"",
+            &[],
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLED: invalid type: string \"yes\", expected a boolean",
+        );
+        check_err(
+            "",
+            &[("AUDIT_LOGS_ENABLED", "yes")],
+            "invalid configuration (environment variable AUDIT_LOGS_ENABLED): AUDIT_LOGS_ENABLED: invalid type: string \"yes\", expected a boolean",
+        );
+        check_err(
+            "AUDIT_LOGS_RETENTION = { \"draft.edit\" = \"2 months\" }",
+            &[],
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION.draft.edit: invalid retention period \"2 months\": use a number of days like \"395d\", or \"forever\"",
+        );
+        check_err(
+            "[tokens.ci]\nsha256 = \"abc\"\nroles = [\"admin\"]",
+            &[],
+            "invalid configuration (auditlog.toml): tokens.ci.sha256: expected the 64-character hex SHA-256 of the token (auditlog token create writes it)",
+        );
+        check_err(
+            &format!("[tokens.ci]\nsha256 = \"{}\"\nroles = [\"root\"]", "a".repeat(64)),
+            &[],
+            "invalid configuration (auditlog.toml): tokens.ci.roles[0]: unknown variant `root`, expected one of `admin`, `system`, `auditor`",
+        );
+        check_err(
+            "AUDIT_LOGS_ENABLED = ",
+            &[],
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLED: string values must be quoted, expected literal string (line 1)",
+        );
+        check_err(
+            "database_url = \"mysql://x\"",
+            &[],
+            "invalid configuration (auditlog.toml): database_url: unsupported URL \"mysql://x\": use sqlite://PATH or postgres://...",
+        );
+        check_err(
+            "bind = \"localhost\"",
+            &[],
+            "invalid configuration (auditlog.toml): bind: \"localhost\" is not an address like 127.0.0.1:5000",
+        );
+        check_err(
+            "AUDIT_LOGS_RETENTION_BATCH_SIZE = 0",
+            &[],
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION_BATCH_SIZE: must be at least 1",
+        );
+        check_err(
+            "[[actions]]\nid = \"x.y\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = \"missing.json\"",
+            &[],
+            "invalid configuration (auditlog.toml): actions[0].metadata_schema: cannot read \"missing.json\": No such file or directory",
+        );
+        check_err(
+            "[[actions]]\nid = \"x.y\"\nmessage_template = \"m\"",
+            &[],
+            "invalid configuration (auditlog.toml): actions[0]: missing field `resource_type`",
+        );
     }
 
     #[test]
@@ -491,6 +545,10 @@ metadata_schema = "schema.json"
         assert_eq!("1d".parse(), Ok(Interval(std::time::Duration::from_secs(86_400))));
         assert!("0h".parse::<Interval>().is_err());
         assert!("5 hours".parse::<Interval>().is_err());
-        check_err("retention_interval = \"soon\"", &[], "invalid configuration (auditlog.toml): retention_interval: invalid interval \"soon\": use a number and a unit, like \"30m\", \"6h\" or \"1d\"");
+        check_err(
+            "retention_interval = \"soon\"",
+            &[],
+            "invalid configuration (auditlog.toml): retention_interval: invalid interval \"soon\": use a number and a unit, like \"30m\", \"6h\" or \"1d\"",
+        );
     }
 }

@@ -27,16 +27,9 @@ impl RequestInfo {
     /// The end user's address: the first `X-Forwarded-For` entry, else the
     /// peer address, else `untrackable` (the reference's rule).
     pub fn ip_address(&self) -> String {
-        let forwarded = self
-            .forwarded_for
-            .as_deref()
-            .and_then(|h| h.split(',').next())
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        forwarded
-            .or(self.remote_addr.as_deref().filter(|s| !s.is_empty()))
-            .unwrap_or(UNTRACKABLE)
-            .to_owned()
+        let forwarded =
+            self.forwarded_for.as_deref().and_then(|h| h.split(',').next()).map(str::trim).filter(|s| !s.is_empty());
+        forwarded.or(self.remote_addr.as_deref().filter(|s| !s.is_empty())).unwrap_or(UNTRACKABLE).to_owned()
     }
 }
 
@@ -81,11 +74,7 @@ pub trait UserResolver: Send + Sync {
 
 /// The system identity's details: every event has a user with an email.
 pub fn system_user() -> User {
-    User {
-        id: "system".into(),
-        username: Some("system".into()),
-        email: "system@system.org".into(),
-    }
+    User { id: "system".into(), username: Some("system".into()), email: "system@system.org".into() }
 }
 
 /// A fixed set of users (tests, the demo, and pre-resolved ingest).
@@ -149,11 +138,7 @@ impl ContextResolver for UserContext {
         if draft.user.email.is_some() {
             return Ok(());
         }
-        let found = if draft.user.id == "system" {
-            Some(system_user())
-        } else {
-            cx.users.resolve(&draft.user.id)
-        };
+        let found = if draft.user.id == "system" { Some(system_user()) } else { cx.users.resolve(&draft.user.id) };
         if let Some(user) = found {
             draft.user.email = Some(user.email);
             if draft.user.username.is_none() {
@@ -334,12 +319,8 @@ mod tests {
     use super::*;
 
     fn ip(remote: Option<&str>, xff: Option<&str>) -> String {
-        RequestInfo {
-            remote_addr: remote.map(Into::into),
-            forwarded_for: xff.map(Into::into),
-            ..Default::default()
-        }
-        .ip_address()
+        RequestInfo { remote_addr: remote.map(Into::into), forwarded_for: xff.map(Into::into), ..Default::default() }
+            .ip_address()
     }
 
     #[test]

@@ -50,9 +50,7 @@ impl Timestamp {
             }
         }
         if let Ok(date) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Some(Self::from_datetime(
-                Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?),
-            ));
+            return Some(Self::from_datetime(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)));
         }
         None
     }
@@ -180,9 +178,7 @@ mod tests {
 
     #[test]
     fn lenient_dates() {
-        let check = |s: &str, want: &str| {
-            assert_eq!(Timestamp::parse_lenient(s).unwrap().to_string(), want, "{s}")
-        };
+        let check = |s: &str, want: &str| assert_eq!(Timestamp::parse_lenient(s).unwrap().to_string(), want, "{s}");
         check("2026-01-01", "2026-01-01T00:00:00.000000+00:00");
         check("2026-01-01T12:00:00", "2026-01-01T12:00:00.000000+00:00");
         check("2026-01-01 12:00:00.5", "2026-01-01T12:00:00.500000+00:00");

@@ -61,9 +61,7 @@ impl FromStr for Role {
             "admin" => Ok(Role::Admin),
             "system" => Ok(Role::System),
             "auditor" => Ok(Role::Auditor),
-            other => Err(format!(
-                "unknown role {other:?}; expected one of admin, system, auditor"
-            )),
+            other => Err(format!("unknown role {other:?}; expected one of admin, system, auditor")),
         }
     }
 }

@@ -24,8 +24,7 @@ impl ActionRegistry {
     pub fn with_builtins() -> Self {
         let mut r = Self::empty();
         for a in builtin_actions() {
-            r.register_from(&a, ActionSource::BuiltIn)
-                .expect("built-in actions are valid and unique");
+            r.register_from(&a, ActionSource::BuiltIn).expect("built-in actions are valid and unique");
         }
         r
     }

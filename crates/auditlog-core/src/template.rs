@@ -35,9 +35,7 @@ impl MessageTemplate {
                     text.push('}');
                 }
                 '}' => {
-                    return Err(format!(
-                        "unmatched '}}' at position {pos} (write '}}}}' for a literal brace)"
-                    ));
+                    return Err(format!("unmatched '}}' at position {pos} (write '}}}}' for a literal brace)"));
                 }
                 '{' => {
                     let mut key = String::new();
@@ -51,9 +49,7 @@ impl MessageTemplate {
                                 ));
                             }
                             None => {
-                                return Err(format!(
-                                    "placeholder starting at position {pos} is not closed with '}}'"
-                                ));
+                                return Err(format!("placeholder starting at position {pos} is not closed with '}}'"));
                             }
                         }
                     }

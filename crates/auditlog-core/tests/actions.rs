@@ -6,7 +6,8 @@ use std::sync::Arc;
 use auditlog_core::context::{KeyContext, StaticUsers};
 use auditlog_core::error::RegistryError;
 use auditlog_core::{
-    Action, ActionRegistry, AuditLog, Config, ContextData, ContextResolver, EventInput, Identity, NotLogged, RequestInfo, User,
+    Action, ActionRegistry, AuditLog, Config, ContextData, ContextResolver, EventInput, Identity, NotLogged,
+    RequestInfo, User,
 };
 use serde_json::{Value, json};
 
@@ -43,25 +44,62 @@ fn check(action: &str, data: Value, expect: &str) {
 
 #[test]
 fn builtin_actions() {
-    check("draft.create", json!({"parent_pid": "wxyz-0000"}),
-        r#"User 1 created the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"wxyz-0000"}"#);
-    check("draft.create", json!({"record": {"parent": {"id": "p-9"}}}),
-        r#"User 1 created the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p-9"}"#);
+    check(
+        "draft.create",
+        json!({"parent_pid": "wxyz-0000"}),
+        r#"User 1 created the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"wxyz-0000"}"#,
+    );
+    check(
+        "draft.create",
+        json!({"record": {"parent": {"id": "p-9"}}}),
+        r#"User 1 created the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p-9"}"#,
+    );
     check("draft.edit", json!({}), r#"User 1 updated the draft abcd-1234. | record | {"ip_address":"N/A"}"#);
-    check("draft.delete", json!({"parent_pid": "p"}), r#"User 1 deleted the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p"}"#);
-    check("draft.new_version", json!({"parent_pid": "p"}), r#"User 1 created a new version abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p"}"#);
-    check("record.publish", json!({"parent_pid": "p", "revision_id": 3}),
-        r#"User 1 published the record abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p","revision_id":3}"#);
-    check("record.publish", json!({"record": {"parent": {"id": "p"}, "revision_id": 4}}),
-        r#"User 1 published the record abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p","revision_id":4}"#);
-    check("file.create", json!({"file_key": "data.csv"}),
-        r#"User 1 created file data.csv of draft abcd-1234. | draft | {"file_key":"data.csv","ip_address":"N/A"}"#);
-    check("file.delete", json!({"file": {"key": "a.txt"}}),
-        r#"User 1 deleted file a.txt of draft abcd-1234. | draft | {"file_key":"a.txt","ip_address":"N/A"}"#);
-    check("record.grant_update", json!({"triggered_by": {"id": "abcd-1234", "type": "record"}, "before": {"grants": []}, "after": {"grants": [1]}}),
-        r#"User 1 updated access of parent abcd-1234 via record. | parent | {"after":{"grants":[1]},"before":{"grants":[]},"ip_address":"N/A","triggered_by":{"id":"abcd-1234","type":"record"}}"#);
-    check("draft.secret_link_update", json!({}), r#"User 1 updated secret link of parent abcd-1234 via draft. | parent | {"ip_address":"N/A"}"#);
-    check("record.access_settings_update", json!({}), r#"User 1 updated access settings of parent abcd-1234 via record. | parent | {"ip_address":"N/A"}"#);
+    check(
+        "draft.delete",
+        json!({"parent_pid": "p"}),
+        r#"User 1 deleted the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p"}"#,
+    );
+    check(
+        "draft.new_version",
+        json!({"parent_pid": "p"}),
+        r#"User 1 created a new version abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p"}"#,
+    );
+    check(
+        "record.publish",
+        json!({"parent_pid": "p", "revision_id": 3}),
+        r#"User 1 published the record abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p","revision_id":3}"#,
+    );
+    check(
+        "record.publish",
+        json!({"record": {"parent": {"id": "p"}, "revision_id": 4}}),
+        r#"User 1 published the record abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p","revision_id":4}"#,
+    );
+    check(
+        "file.create",
+        json!({"file_key": "data.csv"}),
+        r#"User 1 created file data.csv of draft abcd-1234. | draft | {"file_key":"data.csv","ip_address":"N/A"}"#,
+    );
+    check(
+        "file.delete",
+        json!({"file": {"key": "a.txt"}}),
+        r#"User 1 deleted file a.txt of draft abcd-1234. | draft | {"file_key":"a.txt","ip_address":"N/A"}"#,
+    );
+    check(
+        "record.grant_update",
+        json!({"triggered_by": {"id": "abcd-1234", "type": "record"}, "before": {"grants": []}, "after": {"grants": [1]}}),
+        r#"User 1 updated access of parent abcd-1234 via record. | parent | {"after":{"grants":[1]},"before":{"grants":[]},"ip_address":"N/A","triggered_by":{"id":"abcd-1234","type":"record"}}"#,
+    );
+    check(
+        "draft.secret_link_update",
+        json!({}),
+        r#"User 1 updated secret link of parent abcd-1234 via draft. | parent | {"ip_address":"N/A"}"#,
+    );
+    check(
+        "record.access_settings_update",
+        json!({}),
+        r#"User 1 updated access settings of parent abcd-1234 via record. | parent | {"ip_address":"N/A"}"#,
+    );
 }
 
 #[test]
@@ -70,16 +108,33 @@ fn metadata_rules_of_the_reference() {
     check("draft.create", json!({}), "invalid event: metadata.parent_pid: required");
     check("record.publish", json!({"parent_pid": "p"}), "invalid event: metadata.revision_id: required");
     // Integer revision id.
-    check("record.publish", json!({"parent_pid": "p", "revision_id": "3"}),
-        r#"invalid event: metadata.revision_id: "3" is not of type "integer""#);
-    check("record.publish", json!({"parent_pid": "p", "revision_id": 3.5}),
-        r#"invalid event: metadata.revision_id: 3.5 is not of type "integer""#);
+    check(
+        "record.publish",
+        json!({"parent_pid": "p", "revision_id": "3"}),
+        r#"invalid event: metadata.revision_id: "3" is not of type "integer""#,
+    );
+    check(
+        "record.publish",
+        json!({"parent_pid": "p", "revision_id": 3.5}),
+        r#"invalid event: metadata.revision_id: 3.5 is not of type "integer""#,
+    );
     // Unknown keys are dropped, not rejected.
-    check("draft.edit", json!({"parent_pid": "p", "surprise": 1}), r#"User 1 updated the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p"}"#);
+    check(
+        "draft.edit",
+        json!({"parent_pid": "p", "surprise": 1}),
+        r#"User 1 updated the draft abcd-1234. | record | {"ip_address":"N/A","parent_pid":"p"}"#,
+    );
     check("file.create", json!({}), "invalid event: metadata.file_key: required");
-    check("record.grant_update", json!({"triggered_by": {"id": 5}}),
-        r#"invalid event: metadata.triggered_by.type: required; metadata.triggered_by.id: 5 is not of type "string""#);
-    check("nope.nope", json!({}), "invalid event: action: unknown action \"nope.nope\" (auditlog actions list shows the known ones)");
+    check(
+        "record.grant_update",
+        json!({"triggered_by": {"id": 5}}),
+        r#"invalid event: metadata.triggered_by.type: required; metadata.triggered_by.id: 5 is not of type "string""#,
+    );
+    check(
+        "nope.nope",
+        json!({}),
+        "invalid event: action: unknown action \"nope.nope\" (auditlog actions list shows the known ones)",
+    );
 }
 
 #[test]
@@ -90,7 +145,11 @@ fn feature_flag_and_disabled_actions_log_nothing() {
     let cfg = Config { enabled: true, disabled_actions: vec!["draft.edit".into()], ..Config::default() };
     let a = AuditLog::new(&cfg, ActionRegistry::with_builtins());
     assert_eq!(a.build(&Identity::user("1"), "draft.edit", "x", ContextData::new()), Ok(None));
-    assert!(a.build(&Identity::system(), "draft.create", "x", ContextData::new().with("parent_pid", "p")).unwrap().is_some());
+    assert!(
+        a.build(&Identity::system(), "draft.create", "x", ContextData::new().with("parent_pid", "p"))
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[test]
@@ -103,19 +162,33 @@ fn request_context_and_users() {
         request_id: Some("r-9".into()),
     };
     let d = a
-        .build(&Identity::user("1"), "draft.create", "abcd-1234", ContextData::new().with("parent_pid", "wxyz-0000").with_request(req))
+        .build(
+            &Identity::user("1"),
+            "draft.create",
+            "abcd-1234",
+            ContextData::new().with("parent_pid", "wxyz-0000").with_request(req),
+        )
         .unwrap()
         .unwrap();
     let e = a.finalize(d).unwrap();
-    assert_eq!(e.user, User { id: "1".into(), username: Some("User".into()), email: "current@inveniosoftware.org".into() });
-    assert_eq!(Value::Object(e.metadata), json!({"ip_address": "203.0.113.5", "session": "s-1", "request_id": "r-9", "parent_pid": "wxyz-0000"}));
+    assert_eq!(
+        e.user,
+        User { id: "1".into(), username: Some("User".into()), email: "current@inveniosoftware.org".into() }
+    );
+    assert_eq!(
+        Value::Object(e.metadata),
+        json!({"ip_address": "203.0.113.5", "session": "s-1", "request_id": "r-9", "parent_pid": "wxyz-0000"})
+    );
     assert_eq!(e.id.get_version_num(), 7);
 
     let d = a.build(&Identity::system(), "draft.edit", "x", ContextData::new()).unwrap().unwrap();
     assert_eq!(a.finalize(d).unwrap().user.email, "system@system.org");
 
     let d = a.build(&Identity::user("404"), "draft.edit", "x", ContextData::new()).unwrap().unwrap();
-    assert_eq!(a.finalize(d).unwrap_err().to_string(), r#"invalid event: user.email: required: user "404" has no known email; send user.email"#);
+    assert_eq!(
+        a.finalize(d).unwrap_err().to_string(),
+        r#"invalid event: user.email: required: user "404" has no known email; send user.email"#
+    );
 }
 
 fn ingest(body: &str, request: Option<RequestInfo>) -> String {
@@ -133,29 +206,80 @@ fn ingest(body: &str, request: Option<RequestInfo>) -> String {
 #[test]
 fn ingest_bodies() {
     let peer = || Some(RequestInfo { remote_addr: Some("127.0.0.1".into()), ..Default::default() });
-    let xff = || Some(RequestInfo { remote_addr: Some("127.0.0.1".into()), forwarded_for: Some("198.51.100.2".into()), ..Default::default() });
+    let xff = || {
+        Some(RequestInfo {
+            remote_addr: Some("127.0.0.1".into()),
+            forwarded_for: Some("198.51.100.2".into()),
+            ..Default::default()
+        })
+    };
     let cases: &[(&str, Option<RequestInfo>, &str)] = &[
-        (r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}}"#, peer(),
-            r#"User 1 created the draft r1. | {"ip_address":"127.0.0.1","parent_pid":"p"}"#),
-        (r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}}"#, xff(),
-            r#"User 1 created the draft r1. | {"ip_address":"198.51.100.2","parent_pid":"p"}"#),
-        (r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p","ip_address":"192.0.2.1"}}"#, xff(),
-            r#"User 1 created the draft r1. | {"ip_address":"192.0.2.1","parent_pid":"p"}"#),
-        (r#"{"action":"draft.create","resource":{"id":"r1"},"user":{"id":"7","email":"x@y.z"},"metadata":{"parent_pid":"p"}}"#, None,
-            r#"User 7 created the draft r1. | {"ip_address":"N/A","parent_pid":"p"}"#),
-        (r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"7","metadata":{"parent_pid":"p"}}"#, None,
-            r#"invalid event: user.email: required: user "7" has no known email; send user.email"#),
-        (r#"{"action":"draft.create","resource":{"id":"r1"},"metadata":{"parent_pid":"p"}}"#, None,
-            "invalid event: user: required: give user {id, email[, username]} or user_id"),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}}"#,
+            peer(),
+            r#"User 1 created the draft r1. | {"ip_address":"127.0.0.1","parent_pid":"p"}"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}}"#,
+            xff(),
+            r#"User 1 created the draft r1. | {"ip_address":"198.51.100.2","parent_pid":"p"}"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p","ip_address":"192.0.2.1"}}"#,
+            xff(),
+            r#"User 1 created the draft r1. | {"ip_address":"192.0.2.1","parent_pid":"p"}"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user":{"id":"7","email":"x@y.z"},"metadata":{"parent_pid":"p"}}"#,
+            None,
+            r#"User 7 created the draft r1. | {"ip_address":"N/A","parent_pid":"p"}"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"7","metadata":{"parent_pid":"p"}}"#,
+            None,
+            r#"invalid event: user.email: required: user "7" has no known email; send user.email"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"metadata":{"parent_pid":"p"}}"#,
+            None,
+            "invalid event: user: required: give user {id, email[, username]} or user_id",
+        ),
         (r#"{"resource":{"id":"r1"},"user_id":"1"}"#, None, "invalid event: action: missing field `action`"),
-        (r#"{"action":"draft.create","resource":{"id":5},"user_id":"1"}"#, None, "invalid event: resource.id: invalid type: integer `5`, expected a string"),
-        (r#"{"action":"draft.create","resource":{},"user_id":"1"}"#, None, "invalid event: resource.id: missing field `id`"),
-        (r#"{"action":"draft.create","resource":{"id":"r"},"user_id":"1","colour":"red"}"#, None, "invalid event: colour: unknown field `colour`, expected one of `action`, `resource`, `user`, `user_id`, `metadata`, `created`"),
-        (r#"{"action":"draft.create","#, None, "invalid event: (body): malformed JSON: EOF while parsing a value at line 1 column 25"),
-        (r#"{"action":"draft.create","resource":{"id":"r"},"user_id":"1","created":"yesterday"}"#, None, "invalid event: created: expected an RFC 3339 date-time like \"2026-11-26T14:00:00Z\", got \"yesterday\""),
-        (r#"{"action":"draft.create","resource":{"id":"r","type":"community"},"user_id":"1","metadata":{"parent_pid":"p"}}"#, None,
-            r#"invalid event: resource.type: action "draft.create" logs resources of type "record", got "community""#),
-        (r#"{"action":"x.unknown","resource":{"id":"r"},"user_id":"1"}"#, None, "invalid event: action: unknown action \"x.unknown\" (auditlog actions list shows the known ones)"),
+        (
+            r#"{"action":"draft.create","resource":{"id":5},"user_id":"1"}"#,
+            None,
+            "invalid event: resource.id: invalid type: integer `5`, expected a string",
+        ),
+        (
+            r#"{"action":"draft.create","resource":{},"user_id":"1"}"#,
+            None,
+            "invalid event: resource.id: missing field `id`",
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r"},"user_id":"1","colour":"red"}"#,
+            None,
+            "invalid event: colour: unknown field `colour`, expected one of `action`, `resource`, `user`, `user_id`, `metadata`, `created`",
+        ),
+        (
+            r#"{"action":"draft.create","#,
+            None,
+            "invalid event: (body): malformed JSON: EOF while parsing a value at line 1 column 25",
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r"},"user_id":"1","created":"yesterday"}"#,
+            None,
+            "invalid event: created: expected an RFC 3339 date-time like \"2026-11-26T14:00:00Z\", got \"yesterday\"",
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r","type":"community"},"user_id":"1","metadata":{"parent_pid":"p"}}"#,
+            None,
+            r#"invalid event: resource.type: action "draft.create" logs resources of type "record", got "community""#,
+        ),
+        (
+            r#"{"action":"x.unknown","resource":{"id":"r"},"user_id":"1"}"#,
+            None,
+            "invalid event: action: unknown action \"x.unknown\" (auditlog actions list shows the known ones)",
+        ),
     ];
     for (body, req, expect) in cases {
         assert_eq!(ingest(body, req.clone()), *expect, "body {body}");
@@ -164,7 +288,10 @@ fn ingest_bodies() {
 
 #[test]
 fn created_is_kept_and_id_carries_its_time() {
-    let input = EventInput::from_json(r#"{"action":"draft.edit","resource":{"id":"r"},"user_id":"system","created":"2020-02-03T04:05:06.789Z"}"#).unwrap();
+    let input = EventInput::from_json(
+        r#"{"action":"draft.edit","resource":{"id":"r"},"user_id":"system","created":"2020-02-03T04:05:06.789Z"}"#,
+    )
+    .unwrap();
     let e = audit().ingest(input, None, &Identity::system()).unwrap().unwrap();
     assert_eq!(e.created.to_string(), "2020-02-03T04:05:06.789000+00:00");
     let (secs, _) = e.id.get_timestamp().unwrap().to_unix();
@@ -212,10 +339,18 @@ fn custom_actions_in_code() {
     r.register(&RemoveRecord).unwrap();
     assert_eq!(r.register(&RemoveRecord), Err(RegistryError::DuplicateId("community.remove_record".into())));
     let err = r.register(&BadTemplate).unwrap_err().to_string();
-    assert!(err.starts_with("action \"x.bad\": message_template: placeholder {nonexistent} is neither an event field"), "{err}");
+    assert!(
+        err.starts_with("action \"x.bad\": message_template: placeholder {nonexistent} is neither an event field"),
+        "{err}"
+    );
     let a = AuditLog::new(&enabled(), r);
     let d = a
-        .build(&Identity::system(), "community.remove_record", "c-1", ContextData::new().with("record_id", "abcd").with("parent_pid", "p"))
+        .build(
+            &Identity::system(),
+            "community.remove_record",
+            "c-1",
+            ContextData::new().with("record_id", "abcd").with("parent_pid", "p"),
+        )
         .unwrap()
         .unwrap();
     let e = a.finalize(d).unwrap();
@@ -244,18 +379,30 @@ metadata_schema = { type = "object", properties = { record_id = { type = "string
         let cfg = Config::load(toml, "t.toml", [], &|_| Err("no".into())).unwrap();
         assert_eq!(AuditLog::from_config(&cfg).unwrap_err().to_string(), expect);
     };
-    check_err("[[actions]]\nid = \"draft.create\"\nmessage_template = \"m\"\nresource_type = \"r\"",
-        "invalid configuration (actions): actions[0].id: duplicate action id \"draft.create\": an action with this id is already registered");
-    check_err("[[actions]]\nid = \"a.b\"\nmessage_template = \"{x}\"\nresource_type = \"r\"\nmetadata_schema = { properties = { y = {} } }",
-        "invalid configuration (actions): actions[0].message_template: placeholder {x} is neither an event field (id, created, action, resource_id, resource_type, user_id, username, user_email) nor a metadata key the action declares (ip_address, request_id, session, y)");
-    check_err("[[actions]]\nid = \"a.b\"\nmessage_template = \"m\"\nresource_type = \"r\"\ncontext = [\"weather\"]",
-        "invalid configuration (actions): actions[0].context[0]: unknown context resolver \"weather\"; known: user, request, parent, record, changes, resource_data, file");
-    check_err("[[actions]]\nid = \"a b\"\nmessage_template = \"m\"\nresource_type = \"r\"",
-        "invalid configuration (actions): actions[0].id: use letters, digits, '.', '_' and '-' (e.g. \"community.remove_record\")");
-    check_err("[[actions]]\nid = \"a.b\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = { type = \"string\" }",
-        "invalid configuration (actions): actions[0].metadata_schema: metadata is an object, so \"type\" must be \"object\", got \"string\"");
-    check_err("[[actions]]\nid = \"a.b\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = { properties = { y = { type = 5 } } }",
-        "invalid configuration (actions): actions[0].metadata_schema: invalid JSON Schema: 5 is not valid under any of the schemas listed in the 'anyOf' keyword");
+    check_err(
+        "[[actions]]\nid = \"draft.create\"\nmessage_template = \"m\"\nresource_type = \"r\"",
+        "invalid configuration (actions): actions[0].id: duplicate action id \"draft.create\": an action with this id is already registered",
+    );
+    check_err(
+        "[[actions]]\nid = \"a.b\"\nmessage_template = \"{x}\"\nresource_type = \"r\"\nmetadata_schema = { properties = { y = {} } }",
+        "invalid configuration (actions): actions[0].message_template: placeholder {x} is neither an event field (id, created, action, resource_id, resource_type, user_id, username, user_email) nor a metadata key the action declares (ip_address, request_id, session, y)",
+    );
+    check_err(
+        "[[actions]]\nid = \"a.b\"\nmessage_template = \"m\"\nresource_type = \"r\"\ncontext = [\"weather\"]",
+        "invalid configuration (actions): actions[0].context[0]: unknown context resolver \"weather\"; known: user, request, parent, record, changes, resource_data, file",
+    );
+    check_err(
+        "[[actions]]\nid = \"a b\"\nmessage_template = \"m\"\nresource_type = \"r\"",
+        "invalid configuration (actions): actions[0].id: use letters, digits, '.', '_' and '-' (e.g. \"community.remove_record\")",
+    );
+    check_err(
+        "[[actions]]\nid = \"a.b\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = { type = \"string\" }",
+        "invalid configuration (actions): actions[0].metadata_schema: metadata is an object, so \"type\" must be \"object\", got \"string\"",
+    );
+    check_err(
+        "[[actions]]\nid = \"a.b\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = { properties = { y = { type = 5 } } }",
+        "invalid configuration (actions): actions[0].metadata_schema: invalid JSON Schema: 5 is not valid under any of the schemas listed in the 'anyOf' keyword",
+    );
 }
 
 #[test]
@@ -264,6 +411,8 @@ fn free_form_template_key_missing_at_render_is_a_validation_error() {
     let cfg = Config::load(toml, "t.toml", [], &|_| Err("no".into())).unwrap();
     let a = AuditLog::from_config(&cfg).unwrap();
     let input = EventInput::from_json(r#"{"action":"a.b","resource":{"id":"c"},"user_id":"system"}"#).unwrap();
-    assert_eq!(a.ingest(input, None, &Identity::system()).unwrap_err().to_string(),
-        "invalid event: metadata.thing: required by the message template of \"a.b\"");
+    assert_eq!(
+        a.ingest(input, None, &Identity::system()).unwrap_err().to_string(),
+        "invalid event: metadata.thing: required by the message template of \"a.b\""
+    );
 }

@@ -53,12 +53,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// A checkpoint without extension lines.
     pub fn new(origin: impl Into<String>, size: u64, root: Hash) -> Self {
-        Self {
-            origin: origin.into(),
-            size,
-            root,
-            extensions: Vec::new(),
-        }
+        Self { origin: origin.into(), size, root, extensions: Vec::new() }
     }
 
     /// Checks that [`body`](Self::body) would parse back to this checkpoint:
@@ -83,12 +78,7 @@ impl Checkpoint {
     /// each ending in a newline. Call [`validate`](Self::validate) first when
     /// the fields come from untrusted input ([`NoteSigner::sign`] does).
     pub fn body(&self) -> String {
-        let mut body = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            STANDARD.encode(self.root)
-        );
+        let mut body = format!("{}\n{}\n{}\n", self.origin, self.size, STANDARD.encode(self.root));
         for extension in &self.extensions {
             body.push_str(extension);
             body.push('\n');
@@ -98,9 +88,7 @@ impl Checkpoint {
 
     /// Parses a checkpoint body (the note text, without signatures).
     pub fn parse_body(text: &str) -> Result<Self, CheckpointError> {
-        let content = text
-            .strip_suffix('\n')
-            .ok_or(CheckpointError::MissingFinalNewline)?;
+        let content = text.strip_suffix('\n').ok_or(CheckpointError::MissingFinalNewline)?;
         let lines: Vec<&str> = content.split('\n').collect();
         let [origin, size, root, extensions @ ..] = lines.as_slice() else {
             return Err(CheckpointError::TooFewLines(lines.len()));
@@ -127,9 +115,8 @@ fn check_line(field: &'static str, line: &str) -> Result<(), CheckpointError> {
 /// ASCII decimal without leading zeros (except "0" itself), fitting in u64.
 fn parse_size(line: &str) -> Result<u64, CheckpointError> {
     let invalid = || CheckpointError::InvalidSize(line.to_owned());
-    let canonical = !line.is_empty()
-        && line.bytes().all(|b| b.is_ascii_digit())
-        && (line == "0" || !line.starts_with('0'));
+    let canonical =
+        !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) && (line == "0" || !line.starts_with('0'));
     if !canonical {
         return Err(invalid());
     }
@@ -172,27 +159,17 @@ fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
 fn parse_key_parts(s: &str) -> Result<(&str, u32, [u8; 32]), NoteError> {
     // The base64 alphabet contains '+', so only the first two '+' separate fields.
     let mut parts = s.splitn(3, '+');
-    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(NoteError::MalformedKey(
-            "expected <name>+<key id>+<base64 key>",
-        ));
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(NoteError::MalformedKey("expected <name>+<key id>+<base64 key>"));
     };
     check_key_name(name)?;
-    let stated_id = parse_key_id(id_hex).ok_or(NoteError::MalformedKey(
-        "key id must be 8 hexadecimal digits",
-    ))?;
-    let raw = STANDARD
-        .decode(key_b64)
-        .map_err(|_| NoteError::MalformedKey("key data is not valid base64"))?;
-    let (&algorithm, key) = raw
-        .split_first()
-        .ok_or(NoteError::MalformedKey("key data is empty"))?;
+    let stated_id = parse_key_id(id_hex).ok_or(NoteError::MalformedKey("key id must be 8 hexadecimal digits"))?;
+    let raw = STANDARD.decode(key_b64).map_err(|_| NoteError::MalformedKey("key data is not valid base64"))?;
+    let (&algorithm, key) = raw.split_first().ok_or(NoteError::MalformedKey("key data is empty"))?;
     if algorithm != ALG_ED25519 {
         return Err(NoteError::UnsupportedAlgorithm(algorithm));
     }
-    let key = <[u8; 32]>::try_from(key)
-        .map_err(|_| NoteError::MalformedKey("Ed25519 key data must be 32 bytes"))?;
+    let key = <[u8; 32]>::try_from(key).map_err(|_| NoteError::MalformedKey("Ed25519 key data must be 32 bytes"))?;
     Ok((name, stated_id, key))
 }
 
@@ -204,11 +181,7 @@ fn parse_key_id(hex: &str) -> Option<u32> {
 }
 
 fn check_key_id(stated: u32, computed: u32) -> Result<(), NoteError> {
-    if stated == computed {
-        Ok(())
-    } else {
-        Err(NoteError::KeyIdMismatch { stated, computed })
-    }
+    if stated == computed { Ok(()) } else { Err(NoteError::KeyIdMismatch { stated, computed }) }
 }
 
 /// `base64(0x01 || key)`, the key data of signed-note key strings.
@@ -252,11 +225,7 @@ impl NoteSigner {
         check_key_name(name)?;
         let key = SigningKey::from_bytes(seed);
         let key_id = key_id(name, key.verifying_key().as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            key,
-            key_id,
-        })
+        Ok(Self { name: name.to_owned(), key, key_id })
     }
 
     /// Parses `PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || seed)>`,
@@ -264,9 +233,7 @@ impl NoteSigner {
     pub fn from_private_key_string(s: &str) -> Result<Self, NoteError> {
         let rest = s
             .strip_prefix(PRIVATE_KEY_PREFIX)
-            .ok_or(NoteError::MalformedKey(
-                "private key must start with PRIVATE+KEY+",
-            ))?;
+            .ok_or(NoteError::MalformedKey("private key must start with PRIVATE+KEY+"))?;
         let (name, stated_id, seed) = parse_key_parts(rest)?;
         let signer = Self::from_seed(name, &seed)?;
         check_key_id(stated_id, signer.key_id)?;
@@ -275,31 +242,17 @@ impl NoteSigner {
 
     /// The private key string; anyone holding it can sign as this log.
     pub fn to_private_key_string(&self) -> String {
-        format!(
-            "{PRIVATE_KEY_PREFIX}{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            encode_key(self.key.as_bytes())
-        )
+        format!("{PRIVATE_KEY_PREFIX}{}+{:08x}+{}", self.name, self.key_id, encode_key(self.key.as_bytes()))
     }
 
     /// The public verifier key string `<name>+<hex key id>+<base64(0x01 || public key)>`.
     pub fn verifier_key_string(&self) -> String {
-        format!(
-            "{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            encode_key(self.key.verifying_key().as_bytes())
-        )
+        format!("{}+{:08x}+{}", self.name, self.key_id, encode_key(self.key.verifying_key().as_bytes()))
     }
 
     /// The verifier for this key.
     pub fn verifier(&self) -> NoteVerifier {
-        NoteVerifier {
-            name: self.name.clone(),
-            key: self.key.verifying_key(),
-            key_id: self.key_id,
-        }
+        NoteVerifier { name: self.name.clone(), key: self.key.verifying_key(), key_id: self.key_id }
     }
 
     /// The key name.
@@ -332,11 +285,7 @@ impl NoteSigner {
         let mut payload = Vec::with_capacity(4 + 64);
         payload.extend_from_slice(&self.key_id.to_be_bytes());
         payload.extend_from_slice(&signature.to_bytes());
-        Ok(format!(
-            "{text}\n{SIGNATURE_PREFIX}{} {}\n",
-            self.name,
-            STANDARD.encode(payload)
-        ))
+        Ok(format!("{text}\n{SIGNATURE_PREFIX}{} {}\n", self.name, STANDARD.encode(payload)))
     }
 }
 
@@ -367,21 +316,12 @@ impl NoteVerifier {
     pub fn from_public_key(name: &str, public_key: &[u8; 32]) -> Result<Self, NoteError> {
         check_key_name(name)?;
         let key = VerifyingKey::from_bytes(public_key).map_err(|_| NoteError::InvalidPublicKey)?;
-        Ok(Self {
-            name: name.to_owned(),
-            key,
-            key_id: key_id(name, public_key),
-        })
+        Ok(Self { name: name.to_owned(), key, key_id: key_id(name, public_key) })
     }
 
     /// The verifier key string.
     pub fn verifier_key_string(&self) -> String {
-        format!(
-            "{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            encode_key(self.key.as_bytes())
-        )
+        format!("{}+{:08x}+{}", self.name, self.key_id, encode_key(self.key.as_bytes()))
     }
 
     /// The key name.
@@ -411,14 +351,10 @@ impl NoteVerifier {
         if signatures.is_empty() {
             return Err(NoteError::NoSignatures);
         }
-        let signatures = signatures
-            .strip_suffix('\n')
-            .ok_or(NoteError::SignatureBlockNotTerminated)?;
+        let signatures = signatures.strip_suffix('\n').ok_or(NoteError::SignatureBlockNotTerminated)?;
         let lines: Vec<&str> = signatures.split('\n').collect();
         if lines.len() > MAX_SIGNATURES {
-            return Err(NoteError::TooManySignatures {
-                max: MAX_SIGNATURES,
-            });
+            return Err(NoteError::TooManySignatures { max: MAX_SIGNATURES });
         }
 
         let mut verified = false;
@@ -427,22 +363,14 @@ impl NoteVerifier {
             if name != self.name || key_id != self.key_id {
                 continue;
             }
-            let invalid = || NoteError::InvalidSignature {
-                name: self.name.clone(),
-                key_id: self.key_id,
-            };
+            let invalid = || NoteError::InvalidSignature { name: self.name.clone(), key_id: self.key_id };
             let signature = Signature::from_slice(&signature).map_err(|_| invalid())?;
             // Strict verification also rejects malleable signatures and weak keys.
-            self.key
-                .verify_strict(text.as_bytes(), &signature)
-                .map_err(|_| invalid())?;
+            self.key.verify_strict(text.as_bytes(), &signature).map_err(|_| invalid())?;
             verified = true;
         }
         if !verified {
-            return Err(NoteError::UnknownKey {
-                name: self.name.clone(),
-                key_id: self.key_id,
-            });
+            return Err(NoteError::UnknownKey { name: self.name.clone(), key_id: self.key_id });
         }
         Ok(text)
     }
@@ -456,22 +384,14 @@ impl NoteVerifier {
 
 /// Splits `— <name> <base64>` into the key name, key id and signature bytes.
 fn parse_signature_line(line_no: usize, line: &str) -> Result<(&str, u32, Vec<u8>), NoteError> {
-    let malformed = |reason| NoteError::MalformedSignatureLine {
-        line: line_no,
-        reason,
-    };
-    let rest = line
-        .strip_prefix(SIGNATURE_PREFIX)
-        .ok_or_else(|| malformed("does not start with an em dash and a space"))?;
-    let (name, payload) = rest
-        .split_once(' ')
-        .ok_or_else(|| malformed("no space between key name and signature"))?;
+    let malformed = |reason| NoteError::MalformedSignatureLine { line: line_no, reason };
+    let rest =
+        line.strip_prefix(SIGNATURE_PREFIX).ok_or_else(|| malformed("does not start with an em dash and a space"))?;
+    let (name, payload) = rest.split_once(' ').ok_or_else(|| malformed("no space between key name and signature"))?;
     if check_key_name(name).is_err() {
         return Err(malformed("invalid key name"));
     }
-    let raw = STANDARD
-        .decode(payload)
-        .map_err(|_| NoteError::BadBase64 { line: line_no })?;
+    let raw = STANDARD.decode(payload).map_err(|_| NoteError::BadBase64 { line: line_no })?;
     let Some((id, signature)) = raw.split_first_chunk::<4>() else {
         return Err(malformed("shorter than a key id"));
     };

@@ -16,21 +16,12 @@ const NODE_PREFIX: u8 = 0x01;
 
 /// `SHA-256(0x00 || data)`: the hash of one leaf (one audit event).
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    Sha256::new()
-        .chain_update([LEAF_PREFIX])
-        .chain_update(data)
-        .finalize()
-        .into()
+    Sha256::new().chain_update([LEAF_PREFIX]).chain_update(data).finalize().into()
 }
 
 /// `SHA-256(0x01 || left || right)`: the hash of an interior node.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    Sha256::new()
-        .chain_update([NODE_PREFIX])
-        .chain_update(left)
-        .chain_update(right)
-        .finalize()
-        .into()
+    Sha256::new().chain_update([NODE_PREFIX]).chain_update(left).chain_update(right).finalize().into()
 }
 
 /// `SHA-256("")`: the root of the empty tree.
@@ -69,16 +60,7 @@ mod tests {
 
     #[test]
     fn largest_power_of_two_below_table() {
-        for (n, want) in [
-            (2, 1),
-            (3, 2),
-            (4, 2),
-            (5, 4),
-            (7, 4),
-            (8, 4),
-            (9, 8),
-            (63, 32),
-        ] {
+        for (n, want) in [(2, 1), (3, 2), (4, 2), (5, 4), (7, 4), (8, 4), (9, 8), (63, 32)] {
             assert_eq!(largest_power_of_two_below(n), want, "n = {n}");
         }
     }
@@ -86,9 +68,8 @@ mod tests {
     #[test]
     fn empty_root_is_sha256_of_nothing() {
         let want = [
-            0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f,
-            0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b,
-            0x78, 0x52, 0xb8, 0x55,
+            0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae,
+            0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
         ];
         assert_eq!(empty_root(), want);
         assert_eq!(root_from_leaf_hashes(&[]), want);

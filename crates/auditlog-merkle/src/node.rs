@@ -178,10 +178,7 @@ mod tests {
         assert_eq!(full.len(), 64);
         assert_eq!(full[0], NodeId::new(63, 0));
         assert_eq!(full[63], NodeId::leaf(u64::MAX - 1));
-        assert_eq!(
-            range_nodes(u64::MAX - 1, u64::MAX),
-            vec![NodeId::leaf(u64::MAX - 1)]
-        );
+        assert_eq!(range_nodes(u64::MAX - 1, u64::MAX), vec![NodeId::leaf(u64::MAX - 1)]);
     }
 
     #[test]
@@ -232,20 +229,9 @@ mod tests {
         for &(index, size, want) in inclusion {
             assert_eq!(inclusion_proof_len(index, size), want, "{index} in {size}");
         }
-        let consistency: &[(u64, u64, usize)] = &[
-            (1, 2, 1),
-            (1, 8, 3),
-            (2, 5, 2),
-            (6, 8, 3),
-            (6, 7, 3),
-            (4, 7, 1),
-        ];
+        let consistency: &[(u64, u64, usize)] = &[(1, 2, 1), (1, 8, 3), (2, 5, 2), (6, 8, 3), (6, 7, 3), (4, 7, 1)];
         for &(size1, size2, want) in consistency {
-            assert_eq!(
-                consistency_proof_len(size1, size2),
-                want,
-                "{size1} -> {size2}"
-            );
+            assert_eq!(consistency_proof_len(size1, size2), want, "{size1} -> {size2}");
         }
     }
 }

@@ -48,18 +48,13 @@ impl ProofPlan {
     /// The node ids behind each proof element, in proof order: a single node
     /// for a stored subtree, several for a ragged right-edge node.
     pub fn elements(&self) -> impl Iterator<Item = &[NodeId]> + '_ {
-        self.elements
-            .iter()
-            .filter_map(|&(start, end)| self.ids.get(start..end))
+        self.elements.iter().filter_map(|&(start, end)| self.ids.get(start..end))
     }
 
     /// Combines the fetched node hashes (same order as
     /// [`node_ids`](Self::node_ids)) into the RFC 9162 proof.
     pub fn assemble(&self, fetched: &[Hash]) -> Result<Vec<Hash>, ProofError> {
-        let mismatch = ProofError::FetchedCountMismatch {
-            expected: self.ids.len(),
-            actual: fetched.len(),
-        };
+        let mismatch = ProofError::FetchedCountMismatch { expected: self.ids.len(), actual: fetched.len() };
         if fetched.len() != self.ids.len() {
             return Err(mismatch);
         }
@@ -78,15 +73,9 @@ impl ProofPlan {
     }
 
     /// Fetches every node with `fetch` and assembles the proof.
-    pub fn fetch_and_assemble(
-        &self,
-        mut fetch: impl FnMut(NodeId) -> Option<Hash>,
-    ) -> Result<Vec<Hash>, ProofError> {
-        let fetched = self
-            .ids
-            .iter()
-            .map(|&id| fetch(id).ok_or(ProofError::MissingNode(id)))
-            .collect::<Result<Vec<_>, _>>()?;
+    pub fn fetch_and_assemble(&self, mut fetch: impl FnMut(NodeId) -> Option<Hash>) -> Result<Vec<Hash>, ProofError> {
+        let fetched =
+            self.ids.iter().map(|&id| fetch(id).ok_or(ProofError::MissingNode(id))).collect::<Result<Vec<_>, _>>()?;
         self.assemble(&fetched)
     }
 
@@ -110,9 +99,7 @@ impl ProofPlan {
                 // complete; `begin >= width` because `node.index >= 1`.
                 Some((begin - width, end))
             } else {
-                end.checked_add(width)
-                    .filter(|&parent_end| parent_end <= size)
-                    .map(|parent_end| (begin, parent_end))
+                end.checked_add(width).filter(|&parent_end| parent_end <= size).map(|parent_end| (begin, parent_end))
             };
             let Some((parent_begin, parent_end)) = parent_range else {
                 break;

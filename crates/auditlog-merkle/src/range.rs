@@ -32,11 +32,7 @@ impl CompactRange {
     pub fn from_parts(size: u64, hashes: Vec<Hash>) -> Result<Self, RangeError> {
         let expected = size.count_ones() as usize;
         if hashes.len() != expected {
-            return Err(RangeError::WrongHashCount {
-                size,
-                expected,
-                actual: hashes.len(),
-            });
+            return Err(RangeError::WrongHashCount { size, expected, actual: hashes.len() });
         }
         Ok(Self { size, hashes })
     }
@@ -57,11 +53,7 @@ impl CompactRange {
     /// completes, bottom-up: first the leaf itself at level 0, then each
     /// parent that now has both children. Persisting every visited node is
     /// what makes any later proof answerable from storage.
-    pub fn append(
-        &mut self,
-        leaf_hash: Hash,
-        mut visit: impl FnMut(NodeId, &Hash),
-    ) -> Result<(), RangeError> {
+    pub fn append(&mut self, leaf_hash: Hash, mut visit: impl FnMut(NodeId, &Hash)) -> Result<(), RangeError> {
         let new_size = self.size.checked_add(1).ok_or(RangeError::TreeFull)?;
         let mut node = NodeId::leaf(self.size);
         let mut hash = leaf_hash;
@@ -142,13 +134,10 @@ mod tests {
 
     #[test]
     fn full_tree_refuses_to_grow() {
-        let mut range = CompactRange::from_parts(u64::MAX, vec![[0u8; 32]; 64])
-            .unwrap_or_else(|e| panic!("from_parts: {e}"));
+        let mut range =
+            CompactRange::from_parts(u64::MAX, vec![[0u8; 32]; 64]).unwrap_or_else(|e| panic!("from_parts: {e}"));
         let before = range.clone();
-        assert_eq!(
-            range.append([1u8; 32], |_, _| {}),
-            Err(RangeError::TreeFull)
-        );
+        assert_eq!(range.append([1u8; 32], |_, _| {}), Err(RangeError::TreeFull));
         assert_eq!(range, before);
     }
 }

@@ -1,8 +1,6 @@
 //! Checkpoint bodies and signed notes: round trips, malformed input, forged and tampered signatures.
 
-use auditlog_merkle::{
-    Checkpoint, CheckpointError, NoteError, NoteSigner, NoteVerifier, leaf_hash,
-};
+use auditlog_merkle::{Checkpoint, CheckpointError, NoteError, NoteSigner, NoteVerifier, leaf_hash};
 use proptest::prelude::*;
 
 const ROOT_B64: &str = "Tszzt0jTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=";
@@ -46,10 +44,7 @@ fn body_round_trips() {
 fn body_layout_is_exact() {
     let mut checkpoint = Checkpoint::new("example.com/log", 7, [0u8; 32]);
     checkpoint.extensions.push("x".into());
-    assert_eq!(
-        checkpoint.body(),
-        "example.com/log\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nx\n"
-    );
+    assert_eq!(checkpoint.body(), "example.com/log\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nx\n");
 }
 
 #[test]
@@ -57,22 +52,13 @@ fn malformed_bodies_are_rejected() {
     let invalid_size = |s: &str| CheckpointError::InvalidSize(s.into());
     let invalid_root = |s: &str| CheckpointError::InvalidRoot(s.into());
     let cases: Vec<(String, CheckpointError)> = vec![
-        (
-            format!("o\n1\n{ROOT_B64}"),
-            CheckpointError::MissingFinalNewline,
-        ),
+        (format!("o\n1\n{ROOT_B64}"), CheckpointError::MissingFinalNewline),
         (String::new(), CheckpointError::MissingFinalNewline),
         ("\n".into(), CheckpointError::TooFewLines(1)),
         ("o\n1\n".into(), CheckpointError::TooFewLines(2)),
         (format!("\n1\n{ROOT_B64}\n"), CheckpointError::EmptyOrigin),
-        (
-            format!("a\tb\n1\n{ROOT_B64}\n"),
-            CheckpointError::ControlCharacter { field: "origin" },
-        ),
-        (
-            format!("a\rb\n1\n{ROOT_B64}\n"),
-            CheckpointError::ControlCharacter { field: "origin" },
-        ),
+        (format!("a\tb\n1\n{ROOT_B64}\n"), CheckpointError::ControlCharacter { field: "origin" }),
+        (format!("a\rb\n1\n{ROOT_B64}\n"), CheckpointError::ControlCharacter { field: "origin" }),
         (format!("o\n\n{ROOT_B64}\n"), invalid_size("")),
         (format!("o\n01\n{ROOT_B64}\n"), invalid_size("01")),
         (format!("o\n00\n{ROOT_B64}\n"), invalid_size("00")),
@@ -80,10 +66,7 @@ fn malformed_bodies_are_rejected() {
         (format!("o\n+1\n{ROOT_B64}\n"), invalid_size("+1")),
         (format!("o\n 1\n{ROOT_B64}\n"), invalid_size(" 1")),
         (format!("o\n1.0\n{ROOT_B64}\n"), invalid_size("1.0")),
-        (
-            format!("o\n18446744073709551616\n{ROOT_B64}\n"),
-            invalid_size("18446744073709551616"),
-        ),
+        (format!("o\n18446744073709551616\n{ROOT_B64}\n"), invalid_size("18446744073709551616")),
         ("o\n1\nnot base64!\n".into(), invalid_root("not base64!")),
         ("o\n1\n\n".into(), invalid_root("")),
         // 31 and 33 bytes.
@@ -104,18 +87,9 @@ fn malformed_bodies_are_rejected() {
             "o\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=\n".into(),
             invalid_root("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB="),
         ),
-        (
-            format!("o\n1\n{ROOT_B64}\n\n"),
-            CheckpointError::EmptyExtension(1),
-        ),
-        (
-            format!("o\n1\n{ROOT_B64}\next\n\n"),
-            CheckpointError::EmptyExtension(2),
-        ),
-        (
-            format!("o\n1\n{ROOT_B64}\nbell\u{7}\n"),
-            CheckpointError::ControlCharacter { field: "extension" },
-        ),
+        (format!("o\n1\n{ROOT_B64}\n\n"), CheckpointError::EmptyExtension(1)),
+        (format!("o\n1\n{ROOT_B64}\next\n\n"), CheckpointError::EmptyExtension(2)),
+        (format!("o\n1\n{ROOT_B64}\nbell\u{7}\n"), CheckpointError::ControlCharacter { field: "extension" }),
     ];
     for (body, want) in cases {
         assert_eq!(Checkpoint::parse_body(&body), Err(want), "{body:?}");
@@ -139,19 +113,12 @@ fn checkpoints_that_would_serialise_ambiguously_are_invalid() {
             CheckpointError::ControlCharacter { field: "origin" },
         ),
         (with("log", &["ok", ""]), CheckpointError::EmptyExtension(2)),
-        (
-            with("log", &["two\nlines"]),
-            CheckpointError::ControlCharacter { field: "extension" },
-        ),
+        (with("log", &["two\nlines"]), CheckpointError::ControlCharacter { field: "extension" }),
     ];
     let signer = signer("example.com/log");
     for (checkpoint, want) in cases {
         assert_eq!(checkpoint.validate(), Err(want.clone()), "{checkpoint:?}");
-        assert_eq!(
-            signer.sign(&checkpoint),
-            Err(NoteError::Checkpoint(want)),
-            "{checkpoint:?}"
-        );
+        assert_eq!(signer.sign(&checkpoint), Err(NoteError::Checkpoint(want)), "{checkpoint:?}");
     }
 }
 
@@ -161,42 +128,23 @@ fn checkpoints_that_would_serialise_ambiguously_are_invalid() {
 
 #[test]
 fn key_names_with_whitespace_or_plus_are_rejected() {
-    for name in [
-        "",
-        "a b",
-        "a+b",
-        "tab\there",
-        "nbsp\u{a0}here",
-        "line\nbreak",
-    ] {
+    for name in ["", "a b", "a+b", "tab\there", "nbsp\u{a0}here", "line\nbreak"] {
         let want = Err(NoteError::InvalidKeyName(name.into()));
-        assert_eq!(
-            NoteSigner::generate(name).map(|s| s.key_id()),
-            want,
-            "{name:?}"
-        );
-        assert_eq!(
-            NoteSigner::from_seed(name, &[7; 32]).map(|s| s.key_id()),
-            want,
-            "{name:?}"
-        );
-        assert_eq!(
-            NoteVerifier::from_public_key(name, &[7; 32]).map(|v| v.key_id()),
-            want,
-            "{name:?}"
-        );
+        assert_eq!(NoteSigner::generate(name).map(|s| s.key_id()), want, "{name:?}");
+        assert_eq!(NoteSigner::from_seed(name, &[7; 32]).map(|s| s.key_id()), want, "{name:?}");
+        assert_eq!(NoteVerifier::from_public_key(name, &[7; 32]).map(|v| v.key_id()), want, "{name:?}");
     }
 }
 
 #[test]
 fn generated_keys_round_trip_through_their_strings() {
     let signer = signer("example.com/auditlog");
-    let restored = NoteSigner::from_private_key_string(&signer.to_private_key_string())
-        .expect("own private key string");
+    let restored =
+        NoteSigner::from_private_key_string(&signer.to_private_key_string()).expect("own private key string");
     assert_eq!(restored.verifier_key_string(), signer.verifier_key_string());
     assert_eq!(restored.key_id(), signer.key_id());
-    let verifier = NoteVerifier::from_verifier_key_string(&signer.verifier_key_string())
-        .expect("own verifier key string");
+    let verifier =
+        NoteVerifier::from_verifier_key_string(&signer.verifier_key_string()).expect("own verifier key string");
     assert_eq!(verifier, signer.verifier());
     assert_eq!(verifier.name(), "example.com/auditlog");
     assert_eq!(verifier.verifier_key_string(), signer.verifier_key_string());
@@ -204,10 +152,7 @@ fn generated_keys_round_trip_through_their_strings() {
 
 #[test]
 fn generated_keys_differ() {
-    assert_ne!(
-        signer("log").verifier_key_string(),
-        signer("log").verifier_key_string()
-    );
+    assert_ne!(signer("log").verifier_key_string(), signer("log").verifier_key_string());
 }
 
 #[test]
@@ -216,53 +161,25 @@ fn malformed_key_strings_are_rejected() {
     let vkey = good.verifier_key_string();
     let (_, key_b64) = vkey.rsplit_once('+').expect("verifier key has '+'");
     let cases: Vec<(String, NoteError)> = vec![
-        (
-            "log".into(),
-            NoteError::MalformedKey("expected <name>+<key id>+<base64 key>"),
-        ),
-        (
-            format!("log+1234567+{key_b64}"),
-            NoteError::MalformedKey("key id must be 8 hexadecimal digits"),
-        ),
-        (
-            format!("log+1234567g+{key_b64}"),
-            NoteError::MalformedKey("key id must be 8 hexadecimal digits"),
-        ),
-        (
-            "log+12345678+!!!!".into(),
-            NoteError::MalformedKey("key data is not valid base64"),
-        ),
-        (
-            "log+12345678+".into(),
-            NoteError::MalformedKey("key data is empty"),
-        ),
+        ("log".into(), NoteError::MalformedKey("expected <name>+<key id>+<base64 key>")),
+        (format!("log+1234567+{key_b64}"), NoteError::MalformedKey("key id must be 8 hexadecimal digits")),
+        (format!("log+1234567g+{key_b64}"), NoteError::MalformedKey("key id must be 8 hexadecimal digits")),
+        ("log+12345678+!!!!".into(), NoteError::MalformedKey("key data is not valid base64")),
+        ("log+12345678+".into(), NoteError::MalformedKey("key data is empty")),
         // 0x01 followed by 31 bytes.
         (
             "log+12345678+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==".into(),
             NoteError::MalformedKey("Ed25519 key data must be 32 bytes"),
         ),
-        (
-            "log+12345678+AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
-            NoteError::UnsupportedAlgorithm(2),
-        ),
-        (
-            format!("a b+12345678+{key_b64}"),
-            NoteError::InvalidKeyName("a b".into()),
-        ),
+        ("log+12345678+AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(), NoteError::UnsupportedAlgorithm(2)),
+        (format!("a b+12345678+{key_b64}"), NoteError::InvalidKeyName("a b".into())),
     ];
     for (key, want) in cases {
-        assert_eq!(
-            NoteVerifier::from_verifier_key_string(&key),
-            Err(want),
-            "{key:?}"
-        );
+        assert_eq!(NoteVerifier::from_verifier_key_string(&key), Err(want), "{key:?}");
     }
     // A correct key under another name has a different id.
     let renamed = format!("other{}", &vkey[3..]);
-    assert!(matches!(
-        NoteVerifier::from_verifier_key_string(&renamed),
-        Err(NoteError::KeyIdMismatch { .. })
-    ));
+    assert!(matches!(NoteVerifier::from_verifier_key_string(&renamed), Err(NoteError::KeyIdMismatch { .. })));
     let private = good.to_private_key_string();
     assert!(matches!(
         NoteSigner::from_private_key_string(&private.replacen("PRIVATE", "PUBLIC", 1)),
@@ -281,10 +198,7 @@ fn signer_debug_output_hides_the_private_key() {
     let (_, seed_b64) = private.rsplit_once('+').expect("private key has '+'");
     let debug = format!("{signer:?}");
     assert!(!debug.contains(seed_b64), "{debug}");
-    assert!(
-        debug.contains(&format!("{:08x}", signer.key_id())),
-        "{debug}"
-    );
+    assert!(debug.contains(&format!("{:08x}", signer.key_id())), "{debug}");
 }
 
 // ---------------------------------------------------------------------------
@@ -300,10 +214,7 @@ fn signed_checkpoints_verify() {
     for checkpoint in [sample_checkpoint(), with_extensions] {
         let note = signer.sign(&checkpoint).expect("sign");
         assert!(note.starts_with(&checkpoint.body()), "{note}");
-        assert!(
-            note.contains("\n\n\u{2014} example.com/auditlog "),
-            "{note}"
-        );
+        assert!(note.contains("\n\n\u{2014} example.com/auditlog "), "{note}");
         assert_eq!(verifier.verify(&note), Ok(checkpoint));
     }
 }
@@ -322,10 +233,7 @@ fn cosigned_notes_verify_for_each_signer_and_ignore_unknown_keys() {
     let stranger = signer("example.com/auditlog");
     assert_eq!(
         stranger.verifier().verify(&both),
-        Err(NoteError::UnknownKey {
-            name: "example.com/auditlog".into(),
-            key_id: stranger.key_id(),
-        })
+        Err(NoteError::UnknownKey { name: "example.com/auditlog".into(), key_id: stranger.key_id() })
     );
 }
 
@@ -335,10 +243,7 @@ fn tampered_and_forged_notes_are_rejected() {
     let verifier = log.verifier();
     let checkpoint = sample_checkpoint();
     let note = log.sign(&checkpoint).expect("sign");
-    let invalid = NoteError::InvalidSignature {
-        name: "example.com/auditlog".into(),
-        key_id: log.key_id(),
-    };
+    let invalid = NoteError::InvalidSignature { name: "example.com/auditlog".into(), key_id: log.key_id() };
 
     // A different tree size under the original signature.
     let grown = note.replacen("\n42\n", "\n43\n", 1);
@@ -346,10 +251,7 @@ fn tampered_and_forged_notes_are_rejected() {
 
     // Another key's signature relabelled with the log's name and key id.
     let impostor = NoteSigner::from_seed("impostor", &[9; 32]).expect("seed");
-    let forged_line = impostor
-        .sign(&checkpoint)
-        .expect("sign")
-        .replace("impostor", "example.com/auditlog");
+    let forged_line = impostor.sign(&checkpoint).expect("sign").replace("impostor", "example.com/auditlog");
     let impostor_id = format!("{:08x}", impostor.key_id());
     let log_id = format!("{:08x}", log.key_id());
     let forged = forge_key_id(&forged_line, &impostor_id, &log_id);
@@ -363,10 +265,7 @@ fn tampered_and_forged_notes_are_rejected() {
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         let mutated = String::from_utf8(bytes).expect("ASCII edit");
         if mutated != note {
-            assert!(
-                verifier.verify(&mutated).is_err(),
-                "byte {i} changed: {mutated}"
-            );
+            assert!(verifier.verify(&mutated).is_err(), "byte {i} changed: {mutated}");
         }
     }
 }
@@ -390,11 +289,7 @@ mod base64_helpers {
     pub fn encode(bytes: &[u8]) -> String {
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             for i in 0..4 {
                 if i <= chunk.len() {
@@ -433,10 +328,7 @@ fn signature_count_limit_is_100() {
     let at_limit = format!("{body}{}", line.repeat(100));
     assert_eq!(log.verifier().verify(&at_limit), Ok(sample_checkpoint()));
     let over = format!("{body}{}", line.repeat(101));
-    assert_eq!(
-        log.verifier().verify(&over),
-        Err(NoteError::TooManySignatures { max: 100 })
-    );
+    assert_eq!(log.verifier().verify(&over), Err(NoteError::TooManySignatures { max: 100 }));
 }
 
 #[test]
@@ -444,10 +336,7 @@ fn signed_text_that_is_not_a_checkpoint_is_reported() {
     let log = signer("log");
     let note = log.sign_text("just one line\n").expect("sign");
     assert_eq!(log.verifier().verify_note(&note), Ok("just one line\n"));
-    assert_eq!(
-        log.verifier().verify(&note),
-        Err(NoteError::Checkpoint(CheckpointError::TooFewLines(1)))
-    );
+    assert_eq!(log.verifier().verify(&note), Err(NoteError::Checkpoint(CheckpointError::TooFewLines(1))));
 }
 
 #[test]
@@ -479,38 +368,14 @@ fn malformed_signature_lines_are_rejected() {
     let body = sample_checkpoint().body();
     let malformed = |line, reason| NoteError::MalformedSignatureLine { line, reason };
     let cases: Vec<(String, NoteError)> = vec![
-        (
-            format!("{body}\n- log AAAAAAAA\n"),
-            malformed(1, "does not start with an em dash and a space"),
-        ),
-        (
-            format!("{body}\n\u{2014} logAAAAAAAA\n"),
-            malformed(1, "no space between key name and signature"),
-        ),
-        (
-            format!("{body}\n\u{2014} a+b AAAAAAAA\n"),
-            malformed(1, "invalid key name"),
-        ),
-        (
-            format!("{body}\n\u{2014}  AAAAAAAA\n"),
-            malformed(1, "invalid key name"),
-        ),
-        (
-            format!("{body}\n\u{2014} log AAAA\n"),
-            malformed(1, "shorter than a key id"),
-        ),
-        (
-            format!("{body}\n\u{2014} log AAAAAA==\n"),
-            malformed(1, "no signature after the key id"),
-        ),
-        (
-            format!("{body}\n\u{2014} log \n"),
-            malformed(1, "shorter than a key id"),
-        ),
-        (
-            format!("{body}\n\u{2014} log AAAAAAAAA\n"),
-            NoteError::BadBase64 { line: 1 },
-        ),
+        (format!("{body}\n- log AAAAAAAA\n"), malformed(1, "does not start with an em dash and a space")),
+        (format!("{body}\n\u{2014} logAAAAAAAA\n"), malformed(1, "no space between key name and signature")),
+        (format!("{body}\n\u{2014} a+b AAAAAAAA\n"), malformed(1, "invalid key name")),
+        (format!("{body}\n\u{2014}  AAAAAAAA\n"), malformed(1, "invalid key name")),
+        (format!("{body}\n\u{2014} log AAAA\n"), malformed(1, "shorter than a key id")),
+        (format!("{body}\n\u{2014} log AAAAAA==\n"), malformed(1, "no signature after the key id")),
+        (format!("{body}\n\u{2014} log \n"), malformed(1, "shorter than a key id")),
+        (format!("{body}\n\u{2014} log AAAAAAAAA\n"), NoteError::BadBase64 { line: 1 }),
     ];
     for (note, want) in cases {
         assert_eq!(verifier.verify(&note), Err(want), "{note:?}");

@@ -3,9 +3,8 @@
 mod common;
 
 use auditlog_merkle::{
-    Hash, NodeId, ProofError, VerifyError, consistency_proof, consistency_proof_plan, empty_root,
-    inclusion_proof, inclusion_proof_plan, leaf_hash, root_from_inclusion_proof,
-    verify_consistency, verify_inclusion,
+    Hash, NodeId, ProofError, VerifyError, consistency_proof, consistency_proof_plan, empty_root, inclusion_proof,
+    inclusion_proof_plan, leaf_hash, root_from_inclusion_proof, verify_consistency, verify_inclusion,
 };
 use common::{MemoryTree, flip_bit, numbered_leaves};
 
@@ -23,14 +22,7 @@ const TAMPER_SIZES: [u64; 12] = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 37];
 
 #[test]
 fn inclusion_plan_rejects_index_out_of_range() {
-    for (index, size) in [
-        (0, 0),
-        (1, 1),
-        (5, 5),
-        (6, 5),
-        (u64::MAX, u64::MAX),
-        (u64::MAX, 0),
-    ] {
+    for (index, size) in [(0, 0), (1, 1), (5, 5), (6, 5), (u64::MAX, u64::MAX), (u64::MAX, 0)] {
         assert_eq!(
             inclusion_proof_plan(index, size),
             Err(ProofError::IndexOutOfRange { index, size }),
@@ -48,19 +40,8 @@ fn consistency_plan_edge_cases() {
         (1, 1, Ok(0)),
         (1000, 1000, Ok(0)),
         (1, 2, Ok(1)),
-        (
-            2,
-            1,
-            Err(ProofError::SizesOutOfOrder { size1: 2, size2: 1 }),
-        ),
-        (
-            u64::MAX,
-            0,
-            Err(ProofError::SizesOutOfOrder {
-                size1: u64::MAX,
-                size2: 0,
-            }),
-        ),
+        (2, 1, Err(ProofError::SizesOutOfOrder { size1: 2, size2: 1 })),
+        (u64::MAX, 0, Err(ProofError::SizesOutOfOrder { size1: u64::MAX, size2: 0 })),
     ];
     for (size1, size2, want) in cases {
         let got = consistency_proof_plan(*size1, *size2).map(|plan| plan.proof_len());
@@ -70,12 +51,8 @@ fn consistency_plan_edge_cases() {
 
 #[test]
 fn plans_for_huge_trees_do_not_overflow() {
-    let cases: &[(u64, u64)] = &[
-        (0, u64::MAX),
-        (u64::MAX - 1, u64::MAX),
-        (1 << 63, u64::MAX),
-        ((1 << 63) - 1, 1 << 63),
-    ];
+    let cases: &[(u64, u64)] =
+        &[(0, u64::MAX), (u64::MAX - 1, u64::MAX), (1 << 63, u64::MAX), ((1 << 63) - 1, 1 << 63)];
     for &(index, size) in cases {
         let plan = inclusion_proof_plan(index, size).expect("inclusion plan");
         assert!(plan.proof_len() <= 64, "{index} in {size}");
@@ -102,14 +79,8 @@ fn missing_stored_node_is_reported() {
     let tree = MemoryTree::new(&numbered_leaves(7));
     let missing = NodeId::new(1, 2);
     let fetch = |id: NodeId| if id == missing { None } else { tree.fetch(id) };
-    assert_eq!(
-        inclusion_proof(0, 7, fetch),
-        Err(ProofError::MissingNode(missing))
-    );
-    assert_eq!(
-        consistency_proof(3, 7, fetch),
-        Err(ProofError::MissingNode(missing))
-    );
+    assert_eq!(inclusion_proof(0, 7, fetch), Err(ProofError::MissingNode(missing)));
+    assert_eq!(consistency_proof(3, 7, fetch), Err(ProofError::MissingNode(missing)));
 }
 
 // ---------------------------------------------------------------------------
@@ -128,64 +99,15 @@ fn inclusion_verification_edge_cases() {
     let cases: &[InclusionCase<'_>] = &[
         // A one-leaf tree's root is its leaf hash and the proof is empty.
         (0, 1, &[], leaf, Ok(())),
-        (
-            0,
-            1,
-            &[],
-            other,
-            Err(VerifyError::RootMismatch {
-                expected: other,
-                computed: leaf,
-            }),
-        ),
-        (
-            0,
-            1,
-            &[other],
-            leaf,
-            Err(VerifyError::WrongProofLength {
-                expected: 0,
-                actual: 1,
-            }),
-        ),
-        (
-            0,
-            0,
-            &[],
-            empty_root(),
-            Err(VerifyError::IndexOutOfRange { index: 0, size: 0 }),
-        ),
-        (
-            1,
-            0,
-            &[],
-            leaf,
-            Err(VerifyError::IndexOutOfRange { index: 1, size: 0 }),
-        ),
-        (
-            2,
-            1,
-            &[],
-            leaf,
-            Err(VerifyError::IndexOutOfRange { index: 2, size: 1 }),
-        ),
-        (
-            0,
-            2,
-            &[],
-            leaf,
-            Err(VerifyError::WrongProofLength {
-                expected: 1,
-                actual: 0,
-            }),
-        ),
+        (0, 1, &[], other, Err(VerifyError::RootMismatch { expected: other, computed: leaf })),
+        (0, 1, &[other], leaf, Err(VerifyError::WrongProofLength { expected: 0, actual: 1 })),
+        (0, 0, &[], empty_root(), Err(VerifyError::IndexOutOfRange { index: 0, size: 0 })),
+        (1, 0, &[], leaf, Err(VerifyError::IndexOutOfRange { index: 1, size: 0 })),
+        (2, 1, &[], leaf, Err(VerifyError::IndexOutOfRange { index: 2, size: 1 })),
+        (0, 2, &[], leaf, Err(VerifyError::WrongProofLength { expected: 1, actual: 0 })),
     ];
     for (index, size, proof, root, want) in cases {
-        assert_eq!(
-            &verify_inclusion(&leaf, *index, *size, proof, root),
-            want,
-            "{index} in {size}"
-        );
+        assert_eq!(&verify_inclusion(&leaf, *index, *size, proof, root), want, "{index} in {size}");
     }
 }
 
@@ -202,118 +124,27 @@ fn consistency_verification_edge_cases() {
         (1, 1, &[], a, a, Ok(())),
         (7, 7, &[], b, b, Ok(())),
         // Time travel.
-        (
-            1,
-            0,
-            &[],
-            a,
-            empty,
-            Err(VerifyError::SizesOutOfOrder { size1: 1, size2: 0 }),
-        ),
-        (
-            2,
-            1,
-            &[],
-            a,
-            b,
-            Err(VerifyError::SizesOutOfOrder { size1: 2, size2: 1 }),
-        ),
+        (1, 0, &[], a, empty, Err(VerifyError::SizesOutOfOrder { size1: 1, size2: 0 })),
+        (2, 1, &[], a, b, Err(VerifyError::SizesOutOfOrder { size1: 2, size2: 1 })),
         // Missing proof.
-        (
-            1,
-            2,
-            &[],
-            a,
-            b,
-            Err(VerifyError::WrongProofLength {
-                expected: 1,
-                actual: 0,
-            }),
-        ),
+        (1, 2, &[], a, b, Err(VerifyError::WrongProofLength { expected: 1, actual: 0 })),
         // Roots that cannot be right.
-        (
-            1,
-            1,
-            &[],
-            a,
-            b,
-            Err(VerifyError::RootMismatch {
-                expected: b,
-                computed: a,
-            }),
-        ),
-        (
-            0,
-            0,
-            &[],
-            empty,
-            a,
-            Err(VerifyError::RootMismatch {
-                expected: a,
-                computed: empty,
-            }),
-        ),
-        (
-            0,
-            3,
-            &[],
-            a,
-            b,
-            Err(VerifyError::OldRootMismatch {
-                expected: a,
-                computed: empty,
-            }),
-        ),
+        (1, 1, &[], a, b, Err(VerifyError::RootMismatch { expected: b, computed: a })),
+        (0, 0, &[], empty, a, Err(VerifyError::RootMismatch { expected: a, computed: empty })),
+        (0, 3, &[], a, b, Err(VerifyError::OldRootMismatch { expected: a, computed: empty })),
         // Roots fine but a proof where none is allowed.
-        (
-            0,
-            0,
-            &[empty],
-            empty,
-            empty,
-            Err(VerifyError::WrongProofLength {
-                expected: 0,
-                actual: 1,
-            }),
-        ),
-        (
-            0,
-            1,
-            &[empty],
-            empty,
-            a,
-            Err(VerifyError::WrongProofLength {
-                expected: 0,
-                actual: 1,
-            }),
-        ),
-        (
-            1,
-            1,
-            &[a],
-            a,
-            a,
-            Err(VerifyError::WrongProofLength {
-                expected: 0,
-                actual: 1,
-            }),
-        ),
+        (0, 0, &[empty], empty, empty, Err(VerifyError::WrongProofLength { expected: 0, actual: 1 })),
+        (0, 1, &[empty], empty, a, Err(VerifyError::WrongProofLength { expected: 0, actual: 1 })),
+        (1, 1, &[a], a, a, Err(VerifyError::WrongProofLength { expected: 0, actual: 1 })),
     ];
     for (size1, size2, proof, root1, root2, want) in cases {
-        assert_eq!(
-            &verify_consistency(*size1, *size2, proof, root1, root2),
-            want,
-            "{size1} -> {size2}"
-        );
+        assert_eq!(&verify_consistency(*size1, *size2, proof, root1, root2), want, "{size1} -> {size2}");
     }
 }
 
 #[test]
 fn root_mismatch_message_shows_both_roots_in_hex() {
-    let error = VerifyError::RootMismatch {
-        expected: [0xab; 32],
-        computed: [0x01; 32],
-    };
+    let error = VerifyError::RootMismatch { expected: [0xab; 32], computed: [0x01; 32] };
     let message = error.to_string();
     assert!(message.contains(&"ab".repeat(32)), "{message}");
     assert!(message.contains(&"01".repeat(32)), "{message}");
@@ -339,13 +170,7 @@ struct InclusionProbe {
 /// 3-leaf tree has the same shape as one for a 4-leaf tree, and the
 /// verifier cannot tell them apart. The signed checkpoint binds size and
 /// root together, which is why both must come from a verified checkpoint.
-fn inclusion_probes(
-    leaf: Hash,
-    index: u64,
-    size: u64,
-    proof: &[Hash],
-    root: Hash,
-) -> Vec<InclusionProbe> {
+fn inclusion_probes(leaf: Hash, index: u64, size: u64, proof: &[Hash], root: Hash) -> Vec<InclusionProbe> {
     let probe = |desc: &str, leaf, index, size, proof: Vec<Hash>, root| InclusionProbe {
         desc: desc.to_owned(),
         leaf,
@@ -366,83 +191,27 @@ fn inclusion_probes(
         probe("size * 2", leaf, index, size * 2, same.clone(), root),
         probe("size / 2", leaf, index, size / 2, same.clone(), root),
         probe("empty root", leaf, index, size, same.clone(), empty_root()),
-        probe(
-            "trailing zero hash",
-            leaf,
-            index,
-            size,
-            with(&[[0; 32]], false),
-            root,
-        ),
-        probe(
-            "trailing root",
-            leaf,
-            index,
-            size,
-            with(&[root], false),
-            root,
-        ),
-        probe(
-            "preceding zero hash",
-            leaf,
-            index,
-            size,
-            with(&[[0; 32]], true),
-            root,
-        ),
-        probe(
-            "preceding root",
-            leaf,
-            index,
-            size,
-            with(&[root], true),
-            root,
-        ),
+        probe("trailing zero hash", leaf, index, size, with(&[[0; 32]], false), root),
+        probe("trailing root", leaf, index, size, with(&[root], false), root),
+        probe("preceding zero hash", leaf, index, size, with(&[[0; 32]], true), root),
+        probe("preceding root", leaf, index, size, with(&[root], true), root),
     ];
     if let Some(lower) = index.checked_sub(1) {
         probes.push(probe("index - 1", leaf, lower, size, same.clone(), root));
     }
     if let Some((_, shorter)) = proof.split_last() {
-        probes.push(probe(
-            "truncated",
-            leaf,
-            index,
-            size,
-            shorter.to_vec(),
-            root,
-        ));
+        probes.push(probe("truncated", leaf, index, size, shorter.to_vec(), root));
     }
     if let [first, rest @ ..] = proof {
         let mut inserted = vec![*first, [0x5a; 32]];
         inserted.extend_from_slice(rest);
-        probes.push(probe(
-            "inserted component",
-            leaf,
-            index,
-            size,
-            inserted,
-            root,
-        ));
+        probes.push(probe("inserted component", leaf, index, size, inserted, root));
     }
     for bit in BITS_TO_FLIP {
         let desc = format!("leaf bit {bit}");
-        probes.push(probe(
-            &desc,
-            flip_bit(&leaf, bit),
-            index,
-            size,
-            same.clone(),
-            root,
-        ));
+        probes.push(probe(&desc, flip_bit(&leaf, bit), index, size, same.clone(), root));
         let desc = format!("root bit {bit}");
-        probes.push(probe(
-            &desc,
-            leaf,
-            index,
-            size,
-            same.clone(),
-            flip_bit(&root, bit),
-        ));
+        probes.push(probe(&desc, leaf, index, size, same.clone(), flip_bit(&root, bit)));
         for i in 0..proof.len() {
             let mut flipped = same.clone();
             flipped[i] = flip_bit(&flipped[i], bit);
@@ -464,13 +233,7 @@ struct ConsistencyProbe {
 }
 
 /// Every tampered variant of a valid, non-empty consistency proof.
-fn consistency_probes(
-    size1: u64,
-    size2: u64,
-    proof: &[Hash],
-    root1: Hash,
-    root2: Hash,
-) -> Vec<ConsistencyProbe> {
+fn consistency_probes(size1: u64, size2: u64, proof: &[Hash], root1: Hash, root2: Hash) -> Vec<ConsistencyProbe> {
     let probe = |desc: &str, size1, size2, proof: Vec<Hash>, root1, root2| ConsistencyProbe {
         desc: desc.to_owned(),
         size1,
@@ -498,94 +261,24 @@ fn consistency_probes(
         probe("size2 / 2", size1, size2 / 2, same.clone(), root1, root2),
         probe("swapped roots", size1, size2, same.clone(), root2, root1),
         probe("empty proof", size1, size2, Vec::new(), root1, root2),
-        probe(
-            "trailing zero hash",
-            size1,
-            size2,
-            appended([0; 32]),
-            root1,
-            root2,
-        ),
-        probe(
-            "trailing root1",
-            size1,
-            size2,
-            appended(root1),
-            root1,
-            root2,
-        ),
-        probe(
-            "trailing root2",
-            size1,
-            size2,
-            appended(root2),
-            root1,
-            root2,
-        ),
-        probe(
-            "preceding zero hash",
-            size1,
-            size2,
-            prepended([0; 32]),
-            root1,
-            root2,
-        ),
-        probe(
-            "preceding root1",
-            size1,
-            size2,
-            prepended(root1),
-            root1,
-            root2,
-        ),
-        probe(
-            "preceding root2",
-            size1,
-            size2,
-            prepended(root2),
-            root1,
-            root2,
-        ),
+        probe("trailing zero hash", size1, size2, appended([0; 32]), root1, root2),
+        probe("trailing root1", size1, size2, appended(root1), root1, root2),
+        probe("trailing root2", size1, size2, appended(root2), root1, root2),
+        probe("preceding zero hash", size1, size2, prepended([0; 32]), root1, root2),
+        probe("preceding root1", size1, size2, prepended(root1), root1, root2),
+        probe("preceding root2", size1, size2, prepended(root2), root1, root2),
     ];
     if let Some(&first) = proof.first() {
-        probes.push(probe(
-            "preceding proof[0]",
-            size1,
-            size2,
-            prepended(first),
-            root1,
-            root2,
-        ));
+        probes.push(probe("preceding proof[0]", size1, size2, prepended(first), root1, root2));
     }
     if let Some((_, shorter)) = proof.split_last() {
-        probes.push(probe(
-            "truncated",
-            size1,
-            size2,
-            shorter.to_vec(),
-            root1,
-            root2,
-        ));
+        probes.push(probe("truncated", size1, size2, shorter.to_vec(), root1, root2));
     }
     for bit in BITS_TO_FLIP {
         let desc = format!("root1 bit {bit}");
-        probes.push(probe(
-            &desc,
-            size1,
-            size2,
-            same.clone(),
-            flip_bit(&root1, bit),
-            root2,
-        ));
+        probes.push(probe(&desc, size1, size2, same.clone(), flip_bit(&root1, bit), root2));
         let desc = format!("root2 bit {bit}");
-        probes.push(probe(
-            &desc,
-            size1,
-            size2,
-            same.clone(),
-            root1,
-            flip_bit(&root2, bit),
-        ));
+        probes.push(probe(&desc, size1, size2, same.clone(), root1, flip_bit(&root2, bit)));
         for i in 0..proof.len() {
             let mut flipped = same.clone();
             flipped[i] = flip_bit(&flipped[i], bit);
@@ -613,10 +306,7 @@ fn assert_inclusion_tampering_rejected(tree: &MemoryTree, index: u64, size: u64)
 fn assert_consistency_tampering_rejected(tree: &MemoryTree, size1: u64, size2: u64) {
     let proof = tree.consistency(size1, size2);
     let (root1, root2) = (tree.root(size1), tree.root(size2));
-    assert_eq!(
-        verify_consistency(size1, size2, &proof, &root1, &root2),
-        Ok(())
-    );
+    assert_eq!(verify_consistency(size1, size2, &proof, &root1, &root2), Ok(()));
     for p in consistency_probes(size1, size2, &proof, root1, root2) {
         assert!(
             verify_consistency(p.size1, p.size2, &p.proof, &p.root1, &p.root2).is_err(),
@@ -659,10 +349,6 @@ fn root_from_inclusion_proof_depends_on_every_element() {
     for i in 0..proof.len() {
         let mut flipped = proof.clone();
         flipped[i] = flip_bit(&flipped[i], 200);
-        assert_ne!(
-            root_from_inclusion_proof(&leaf, index, size, &flipped),
-            Ok(root),
-            "proof[{i}]"
-        );
+        assert_ne!(root_from_inclusion_proof(&leaf, index, size, &flipped), Ok(root), "proof[{i}]");
     }
 }

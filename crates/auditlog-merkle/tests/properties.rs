@@ -5,8 +5,8 @@ mod common;
 use std::collections::HashSet;
 
 use auditlog_merkle::{
-    CompactRange, Hash, VerifyError, consistency_proof_plan, frontier, inclusion_proof_plan,
-    root_from_inclusion_proof, root_from_leaf_hashes, verify_consistency, verify_inclusion,
+    CompactRange, Hash, VerifyError, consistency_proof_plan, frontier, inclusion_proof_plan, root_from_inclusion_proof,
+    root_from_leaf_hashes, verify_consistency, verify_inclusion,
 };
 use common::{MemoryTree, flip_bit, reference_consistency, reference_inclusion};
 use proptest::prelude::*;
@@ -44,10 +44,7 @@ fn check_inclusion(tree: &MemoryTree, index: u64, size: u64) -> Result<(), TestC
     let reference = reference_inclusion(&tree.leaves[..size as usize], index as usize);
     prop_assert_eq!(&proof, &reference, "{} in {}", index, size);
     let leaf = tree.leaves[index as usize];
-    prop_assert_eq!(
-        verify_inclusion(&leaf, index, size, &proof, &tree.root(size)),
-        Ok(())
-    );
+    prop_assert_eq!(verify_inclusion(&leaf, index, size, &proof, &tree.root(size)), Ok(()));
     Ok(())
 }
 
@@ -55,10 +52,7 @@ fn check_consistency(tree: &MemoryTree, size1: u64, size2: u64) -> Result<(), Te
     let proof = tree.consistency(size1, size2);
     let reference = reference_consistency(&tree.leaves[..size2 as usize], size1 as usize);
     prop_assert_eq!(&proof, &reference, "{} -> {}", size1, size2);
-    prop_assert_eq!(
-        verify_consistency(size1, size2, &proof, &tree.root(size1), &tree.root(size2)),
-        Ok(())
-    );
+    prop_assert_eq!(verify_consistency(size1, size2, &proof, &tree.root(size1), &tree.root(size2)), Ok(()));
     Ok(())
 }
 

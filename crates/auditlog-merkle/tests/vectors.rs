@@ -21,8 +21,8 @@ mod common;
 
 use auditlog_merkle::{
     Checkpoint, CheckpointError, CompactRange, Hash, NodeId, NoteError, NoteSigner, NoteVerifier,
-    consistency_proof_plan, empty_root, inclusion_proof_plan, leaf_hash, node_hash,
-    root_from_inclusion_proof, root_from_leaf_hashes, verify_consistency, verify_inclusion,
+    consistency_proof_plan, empty_root, inclusion_proof_plan, leaf_hash, node_hash, root_from_inclusion_proof,
+    root_from_leaf_hashes, verify_consistency, verify_inclusion,
 };
 use common::{MemoryTree, h, reference_consistency, reference_inclusion};
 
@@ -31,16 +31,8 @@ use common::{MemoryTree, h, reference_consistency, reference_inclusion};
 // ---------------------------------------------------------------------------
 
 /// `LeafInputs()`, hex-encoded.
-const LEAF_INPUTS: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
+const LEAF_INPUTS: [&str; 8] =
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 
 /// `NodeHashes()`: `NODE_HASHES[level][index]`.
 const NODE_HASHES: [&[&str]; 4] = [
@@ -95,10 +87,7 @@ const COMPACT_TREES: [&[(usize, usize)]; 9] = [
 ];
 
 fn golden_leaves() -> Vec<Hash> {
-    LEAF_INPUTS
-        .iter()
-        .map(|input| leaf_hash(&hex::decode(input).expect("leaf input hex")))
-        .collect()
+    LEAF_INPUTS.iter().map(|input| leaf_hash(&hex::decode(input).expect("leaf input hex"))).collect()
 }
 
 fn golden_node(level: usize, index: usize) -> Hash {
@@ -124,11 +113,7 @@ fn roots_for_sizes_0_to_8() {
     let tree = golden_tree();
     for size in 0..=8 {
         let want = golden_root(size);
-        assert_eq!(
-            root_from_leaf_hashes(&leaves[..size]),
-            want,
-            "reference root, size {size}"
-        );
+        assert_eq!(root_from_leaf_hashes(&leaves[..size]), want, "reference root, size {size}");
         assert_eq!(tree.roots[size], want, "CompactRange root, size {size}");
     }
 }
@@ -150,24 +135,14 @@ fn append_emits_every_published_node_hash() {
 #[test]
 fn frontier_hashes_match_published_compact_trees() {
     let mut range = CompactRange::new();
-    for (size, leaf) in std::iter::once(None)
-        .chain(golden_leaves().into_iter().map(Some))
-        .enumerate()
-    {
+    for (size, leaf) in std::iter::once(None).chain(golden_leaves().into_iter().map(Some)).enumerate() {
         if let Some(leaf) = leaf {
             range.append(leaf, |_, _| {}).expect("append");
         }
-        let want: Vec<Hash> = COMPACT_TREES[size]
-            .iter()
-            .map(|&(level, index)| golden_node(level, index))
-            .collect();
+        let want: Vec<Hash> = COMPACT_TREES[size].iter().map(|&(level, index)| golden_node(level, index)).collect();
         assert_eq!(range.hashes(), want.as_slice(), "frontier of size {size}");
         let restored = CompactRange::from_parts(size as u64, want).expect("from_parts");
-        assert_eq!(
-            restored.root(),
-            golden_root(size),
-            "restored root, size {size}"
-        );
+        assert_eq!(restored.root(), golden_root(size), "restored root, size {size}");
     }
 }
 
@@ -240,21 +215,9 @@ const ALL_INCLUSION_PROOFS: &[(u64, u64, &[El])] = &[
 /// (`TestRefInclusionProof`): `(index, size, proof)` with 0-based indices.
 const PUBLISHED_INCLUSION_PROOFS: &[(u64, u64, &[&str])] = &[
     (0, 1, &[]),
-    (
-        0,
-        2,
-        &["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"],
-    ),
-    (
-        1,
-        2,
-        &["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"],
-    ),
-    (
-        2,
-        3,
-        &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
-    ),
+    (0, 2, &["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"]),
+    (1, 2, &["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"]),
+    (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
     (
         1,
         5,
@@ -293,10 +256,7 @@ fn check_inclusion(tree: &MemoryTree, index: u64, size: u64, want: &[Hash]) {
     assert_eq!(got, reference, "RFC reference for {index} in {size}");
     let leaf = tree.leaves[index as usize];
     let root = golden_root(size as usize);
-    assert_eq!(
-        root_from_inclusion_proof(&leaf, index, size, &got),
-        Ok(root)
-    );
+    assert_eq!(root_from_inclusion_proof(&leaf, index, size, &got), Ok(root));
     assert_eq!(verify_inclusion(&leaf, index, size, &got, &root), Ok(()));
 }
 
@@ -380,10 +340,7 @@ fn check_consistency(tree: &MemoryTree, size1: u64, size2: u64, want: &[Hash]) {
     let reference = reference_consistency(&tree.leaves[..size2 as usize], size1 as usize);
     assert_eq!(got, reference, "RFC reference for {size1} -> {size2}");
     let (root1, root2) = (golden_root(size1 as usize), golden_root(size2 as usize));
-    assert_eq!(
-        verify_consistency(size1, size2, &got, &root1, &root2),
-        Ok(())
-    );
+    assert_eq!(verify_consistency(size1, size2, &got, &root1, &root2), Ok(()));
 }
 
 #[test]
@@ -430,34 +387,9 @@ const INCLUSION_PLANS: &[(u64, u64, Plan)] = &[
     (3, 5, &[&[(0, 2)], &[(1, 0)], &[(0, 4)]]),
     (3, 6, &[&[(0, 2)], &[(1, 0)], &[(1, 2)]]),
     (4, 6, &[&[(0, 5)], &[(2, 0)]]),
-    (
-        10,
-        15,
-        &[&[(0, 11)], &[(1, 4)], &[(0, 14), (1, 6)], &[(3, 0)]],
-    ),
-    (
-        24,
-        31,
-        &[
-            &[(0, 25)],
-            &[(1, 13)],
-            &[(0, 30), (1, 14)],
-            &[(3, 2)],
-            &[(4, 0)],
-        ],
-    ),
-    (
-        81,
-        95,
-        &[
-            &[(0, 80)],
-            &[(1, 41)],
-            &[(2, 21)],
-            &[(0, 94), (1, 46), (2, 22)],
-            &[(4, 4)],
-            &[(6, 0)],
-        ],
-    ),
+    (10, 15, &[&[(0, 11)], &[(1, 4)], &[(0, 14), (1, 6)], &[(3, 0)]]),
+    (24, 31, &[&[(0, 25)], &[(1, 13)], &[(0, 30), (1, 14)], &[(3, 2)], &[(4, 0)]]),
+    (81, 95, &[&[(0, 80)], &[(1, 41)], &[(2, 21)], &[(0, 94), (1, 46), (2, 22)], &[(4, 4)], &[(6, 0)]]),
 ];
 
 /// `TestConsistency`: `(size1, size2, elements)`.
@@ -484,31 +416,13 @@ const CONSISTENCY_PLANS: &[(u64, u64, Plan)] = &[
     (3, 6, &[&[(0, 2)], &[(0, 3)], &[(1, 0)], &[(1, 2)]]),
     (4, 6, &[&[(1, 2)]]),
     (1, 7, &[&[(0, 1)], &[(1, 1)], &[(0, 6), (1, 2)]]),
-    (
-        10,
-        15,
-        &[&[(1, 4)], &[(1, 5)], &[(0, 14), (1, 6)], &[(3, 0)]],
-    ),
+    (10, 15, &[&[(1, 4)], &[(1, 5)], &[(0, 14), (1, 6)], &[(3, 0)]]),
     (24, 31, &[&[(3, 2)], &[(0, 30), (1, 14), (2, 6)], &[(4, 0)]]),
-    (
-        81,
-        95,
-        &[
-            &[(0, 80)],
-            &[(0, 81)],
-            &[(1, 41)],
-            &[(2, 21)],
-            &[(0, 94), (1, 46), (2, 22)],
-            &[(4, 4)],
-            &[(6, 0)],
-        ],
-    ),
+    (81, 95, &[&[(0, 80)], &[(0, 81)], &[(1, 41)], &[(2, 21)], &[(0, 94), (1, 46), (2, 22)], &[(4, 4)], &[(6, 0)]]),
 ];
 
 fn plan_elements(plan: &auditlog_merkle::ProofPlan) -> Vec<Vec<(u8, u64)>> {
-    plan.elements()
-        .map(|ids| ids.iter().map(|id| (id.level, id.index)).collect())
-        .collect()
+    plan.elements().map(|ids| ids.iter().map(|id| (id.level, id.index)).collect()).collect()
 }
 
 fn expected_elements(plan: Plan) -> Vec<Vec<(u8, u64)>> {
@@ -519,17 +433,9 @@ fn expected_elements(plan: Plan) -> Vec<Vec<(u8, u64)>> {
 fn inclusion_plans_match_published_node_ids() {
     for &(index, size, want) in INCLUSION_PLANS {
         let plan = inclusion_proof_plan(index, size).expect("plan");
-        assert_eq!(
-            plan_elements(&plan),
-            expected_elements(want),
-            "{index} in {size}"
-        );
+        assert_eq!(plan_elements(&plan), expected_elements(want), "{index} in {size}");
         let flat: Vec<(u8, u64)> = want.iter().flat_map(|ids| ids.iter().copied()).collect();
-        let ids: Vec<(u8, u64)> = plan
-            .node_ids()
-            .iter()
-            .map(|id| (id.level, id.index))
-            .collect();
+        let ids: Vec<(u8, u64)> = plan.node_ids().iter().map(|id| (id.level, id.index)).collect();
         assert_eq!(ids, flat, "node_ids order for {index} in {size}");
     }
 }
@@ -538,27 +444,17 @@ fn inclusion_plans_match_published_node_ids() {
 fn consistency_plans_match_published_node_ids() {
     for &(size1, size2, want) in CONSISTENCY_PLANS {
         let plan = consistency_proof_plan(size1, size2).expect("plan");
-        assert_eq!(
-            plan_elements(&plan),
-            expected_elements(want),
-            "{size1} -> {size2}"
-        );
+        assert_eq!(plan_elements(&plan), expected_elements(want), "{size1} -> {size2}");
     }
 }
 
 #[test]
 fn published_invalid_plan_requests_are_rejected() {
     for (index, size) in [(0, 0), (1, 0), (2, 1), (3, 0), (8, 7)] {
-        assert!(
-            inclusion_proof_plan(index, size).is_err(),
-            "{index} in {size}"
-        );
+        assert!(inclusion_proof_plan(index, size).is_err(), "{index} in {size}");
     }
     for (size1, size2) in [(5, 0), (9, 8)] {
-        assert!(
-            consistency_proof_plan(size1, size2).is_err(),
-            "{size1} -> {size2}"
-        );
+        assert!(consistency_proof_plan(size1, size2).is_err(), "{size1} -> {size2}");
     }
 }
 
@@ -566,15 +462,14 @@ fn published_invalid_plan_requests_are_rejected() {
 // golang.org/x/mod sumdb/note and sumdb/tlog
 // ---------------------------------------------------------------------------
 
-const PETER_PRIVATE_KEY: &str =
-    "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
-const PETER_VERIFIER_KEY: &str =
-    "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+const PETER_PRIVATE_KEY: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const PETER_VERIFIER_KEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 const ENOCH_VERIFIER_KEY: &str = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop";
 const NOTE_TEXT: &str = "If you think cryptography is the answer to your problem,\n\
                          then you don't know what your problem is.\n";
 const PETER_SIG: &str = "\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
-const ENOCH_SIG: &str = "\u{2014} EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+const ENOCH_SIG: &str =
+    "\u{2014} EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
 fn note(signature_lines: &[&str]) -> String {
     format!("{NOTE_TEXT}\n{}", signature_lines.concat())
@@ -621,21 +516,12 @@ fn published_bad_notes_are_rejected() {
     let corrupt_peter = format!("{}ABCD{}", &PETER_SIG[..60], &PETER_SIG[60..]);
     let misnamed = PETER_SIG.replace("PeterNeumann", "CarmenSandiego");
     let wrong_id = PETER_SIG.replace("x08g", "xxxx");
-    let unknown = NoteError::UnknownKey {
-        name: "PeterNeumann".into(),
-        key_id: 0xc74f_20a3,
-    };
+    let unknown = NoteError::UnknownKey { name: "PeterNeumann".into(), key_id: 0xc74f_20a3 };
     let cases: Vec<(String, NoteError)> = vec![
         (NOTE_TEXT.to_owned(), NoteError::MissingBlankLine),
         (format!("{NOTE_TEXT}\n"), NoteError::NoSignatures),
-        (
-            format!("{NOTE_TEXT}\n{}", &PETER_SIG[..PETER_SIG.len() - 1]),
-            NoteError::SignatureBlockNotTerminated,
-        ),
-        (
-            format!("\u{1}{}", note(&[PETER_SIG])),
-            NoteError::ControlCharacter,
-        ),
+        (format!("{NOTE_TEXT}\n{}", &PETER_SIG[..PETER_SIG.len() - 1]), NoteError::SignatureBlockNotTerminated),
+        (format!("\u{1}{}", note(&[PETER_SIG])), NoteError::ControlCharacter),
         (
             format!(
                 "{NOTE_TEXT}\n\u{2014} Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
@@ -644,22 +530,10 @@ fn published_bad_notes_are_rejected() {
         ),
         (
             format!("{}Unexpected line.\n", note(&[PETER_SIG])),
-            NoteError::MalformedSignatureLine {
-                line: 2,
-                reason: "does not start with an em dash and a space",
-            },
+            NoteError::MalformedSignatureLine { line: 2, reason: "does not start with an em dash and a space" },
         ),
-        (
-            note(&[PETER_SIG.repeat(101).as_str()]),
-            NoteError::TooManySignatures { max: 100 },
-        ),
-        (
-            note(&[&corrupt_peter]),
-            NoteError::InvalidSignature {
-                name: "PeterNeumann".into(),
-                key_id: 0xc74f_20a3,
-            },
-        ),
+        (note(&[PETER_SIG.repeat(101).as_str()]), NoteError::TooManySignatures { max: 100 }),
+        (note(&[&corrupt_peter]), NoteError::InvalidSignature { name: "PeterNeumann".into(), key_id: 0xc74f_20a3 }),
         (note(&[&misnamed]), unknown.clone()),
         (note(&[&wrong_id]), unknown.clone()),
         (note(&[ENOCH_SIG]), unknown),
@@ -675,10 +549,7 @@ fn published_bad_verifier_keys_are_rejected() {
     let too_long = "PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==";
     assert!(NoteVerifier::from_verifier_key_string(too_long).is_err());
     let unknown_alg = "PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-    assert_eq!(
-        NoteVerifier::from_verifier_key_string(unknown_alg),
-        Err(NoteError::UnsupportedAlgorithm(0x65))
-    );
+    assert_eq!(NoteVerifier::from_verifier_key_string(unknown_alg), Err(NoteError::UnsupportedAlgorithm(0x65)));
 }
 
 #[test]
@@ -687,12 +558,8 @@ fn every_mangling_of_published_keys_is_rejected() {
     // increment of a valid key string must fail to parse.
     type Parse = fn(&str) -> bool;
     let cases: [(&str, Parse); 2] = [
-        (PETER_VERIFIER_KEY, |s| {
-            NoteVerifier::from_verifier_key_string(s).is_ok()
-        }),
-        (PETER_PRIVATE_KEY, |s| {
-            NoteSigner::from_private_key_string(s).is_ok()
-        }),
+        (PETER_VERIFIER_KEY, |s| NoteVerifier::from_verifier_key_string(s).is_ok()),
+        (PETER_PRIVATE_KEY, |s| NoteSigner::from_private_key_string(s).is_ok()),
     ];
     for (key, parses) in cases {
         assert!(parses(key), "{key} itself");
@@ -717,25 +584,13 @@ fn every_mangling_of_published_keys_is_rejected() {
 #[test]
 fn tree_note_body_matches_go_sumdb_format() {
     // sumdb/tlog note_test.go: FormatTree / ParseTree.
-    let golden =
-        "go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n";
-    let checkpoint = Checkpoint::new(
-        "go.sum database tree",
-        123_456_789_012,
-        leaf_hash(b"hello world"),
-    );
+    let golden = "go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n";
+    let checkpoint = Checkpoint::new("go.sum database tree", 123_456_789_012, leaf_hash(b"hello world"));
     assert_eq!(checkpoint.body(), golden);
     assert_eq!(Checkpoint::parse_body(golden), Ok(checkpoint));
 
     let bad_size = "go.sum database tree\n0xabcdef\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBb0=\n";
-    assert_eq!(
-        Checkpoint::parse_body(bad_size),
-        Err(CheckpointError::InvalidSize("0xabcdef".into()))
-    );
-    let bad_root =
-        "go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBTOOBIG=\n";
-    assert!(matches!(
-        Checkpoint::parse_body(bad_root),
-        Err(CheckpointError::InvalidRoot(_))
-    ));
+    assert_eq!(Checkpoint::parse_body(bad_size), Err(CheckpointError::InvalidSize("0xabcdef".into())));
+    let bad_root = "go.sum database tree\n123456789012\nTszzRgjTG6xce+z2AG31kAXYKBgQVtCSCE40HmuwBTOOBIG=\n";
+    assert!(matches!(Checkpoint::parse_body(bad_root), Err(CheckpointError::InvalidRoot(_))));
 }

@@ -104,9 +104,7 @@ impl fmt::Display for Expected {
             Expected::RangeBound => f.write_str("a range bound"),
             Expected::RangeClose => f.write_str("']' or '}' to close the range"),
             Expected::CloseParen => f.write_str("')'"),
-            Expected::EndOfQuery => {
-                f.write_str("an operator, a search term or the end of the query")
-            }
+            Expected::EndOfQuery => f.write_str("an operator, a search term or the end of the query"),
         }
     }
 }
@@ -153,10 +151,7 @@ struct Message<'a> {
 impl<'a> Message<'a> {
     // Takes the position by reference because that is how thiserror hands out fields.
     fn new(kind: &'a ParseErrorKind, position: &usize) -> Self {
-        Message {
-            kind,
-            position: *position,
-        }
+        Message { kind, position: *position }
     }
 }
 
@@ -170,44 +165,32 @@ impl fmt::Display for Message<'_> {
             ParseErrorKind::UnexpectedToken { expected, found } => {
                 write!(f, "expected {expected} at position {p}, found {found}")
             }
-            ParseErrorKind::UnclosedPhrase => write!(
-                f,
-                "unclosed quote: phrase starting at position {p} has no closing '\"'"
-            ),
+            ParseErrorKind::UnclosedPhrase => {
+                write!(f, "unclosed quote: phrase starting at position {p} has no closing '\"'")
+            }
             ParseErrorKind::UnclosedGroup => {
                 write!(f, "unclosed group: '(' at position {p} has no matching ')'")
             }
-            ParseErrorKind::UnclosedRange => write!(
-                f,
-                "unclosed range: range starting at position {p} has no closing ']' or '}}'"
-            ),
-            ParseErrorKind::MissingTo { found } => write!(
-                f,
-                "expected \"TO\" between the range bounds at position {p}, found {found}"
-            ),
-            ParseErrorKind::EmptyField => write!(
-                f,
-                "expected a field name before ':' at position {p}, found none"
-            ),
-            ParseErrorKind::InvalidField { name } => write!(
-                f,
-                "invalid field name \"{name}\" at position {p}: expected a dotted name like resource.id"
-            ),
-            ParseErrorKind::ExistsWithoutField { found } => write!(
-                f,
-                "expected a field name after \"_exists_:\" at position {p}, found {found}"
-            ),
+            ParseErrorKind::UnclosedRange => {
+                write!(f, "unclosed range: range starting at position {p} has no closing ']' or '}}'")
+            }
+            ParseErrorKind::MissingTo { found } => {
+                write!(f, "expected \"TO\" between the range bounds at position {p}, found {found}")
+            }
+            ParseErrorKind::EmptyField => write!(f, "expected a field name before ':' at position {p}, found none"),
+            ParseErrorKind::InvalidField { name } => {
+                write!(f, "invalid field name \"{name}\" at position {p}: expected a dotted name like resource.id")
+            }
+            ParseErrorKind::ExistsWithoutField { found } => {
+                write!(f, "expected a field name after \"_exists_:\" at position {p}, found {found}")
+            }
             ParseErrorKind::Unsupported(feature) => {
                 let c = feature.char();
-                write!(
-                    f,
-                    "{feature} are not supported (position {p}): write \\{c} for a literal '{c}'"
-                )
+                write!(f, "{feature} are not supported (position {p}): write \\{c} for a literal '{c}'")
             }
-            ParseErrorKind::DanglingEscape => write!(
-                f,
-                "dangling escape: '\\' at position {p} has no character after it"
-            ),
+            ParseErrorKind::DanglingEscape => {
+                write!(f, "dangling escape: '\\' at position {p} has no character after it")
+            }
             ParseErrorKind::TooDeep => write!(
                 f,
                 "query nested too deeply at position {p}: at most {MAX_DEPTH} levels of groups and prefix operators are allowed"

@@ -87,23 +87,12 @@ fn ends_word(c: char, mode: Mode) -> bool {
 
 /// The token starting at or after `from` (whitespace is skipped).
 pub(crate) fn lex(src: &str, from: usize, mode: Mode) -> Result<Token<'_>, ParseError> {
-    let start = src[from..]
-        .char_indices()
-        .find(|&(_, c)| !c.is_whitespace())
-        .map_or(src.len(), |(off, _)| from + off);
+    let start = src[from..].char_indices().find(|&(_, c)| !c.is_whitespace()).map_or(src.len(), |(off, _)| from + off);
     let Some(c) = src[start..].chars().next() else {
         let end = Span::new(src.len(), src.len());
-        return Ok(Token {
-            tok: Tok::Eof,
-            span: end,
-        });
+        return Ok(Token { tok: Tok::Eof, span: end });
     };
-    let one = |tok| {
-        Ok(Token {
-            tok,
-            span: Span::new(start, start + c.len_utf8()),
-        })
-    };
+    let one = |tok| Ok(Token { tok, span: Span::new(start, start + c.len_utf8()) });
     let unsupported = |feature| Err(ParseError::new(ParseErrorKind::Unsupported(feature), start));
     match c {
         '(' => one(Tok::LParen),
@@ -129,10 +118,7 @@ pub(crate) fn lex(src: &str, from: usize, mode: Mode) -> Result<Token<'_>, Parse
                 _ => Cmp::Le,
             };
             let end = start + 1 + usize::from(or_equal);
-            Ok(Token {
-                tok: Tok::Compare(cmp),
-                span: Span::new(start, end),
-            })
+            Ok(Token { tok: Tok::Compare(cmp), span: Span::new(start, end) })
         }
         _ => word(src, start, mode),
     }
@@ -145,10 +131,7 @@ fn phrase(src: &str, start: usize) -> Result<Token<'_>, ParseError> {
         match c {
             '"' => {
                 let end = start + 1 + off + 1;
-                return Ok(Token {
-                    tok: Tok::Phrase(text),
-                    span: Span::new(start, end),
-                });
+                return Ok(Token { tok: Tok::Phrase(text), span: Span::new(start, end) });
             }
             // A trailing backslash inside a phrase means the phrase is unclosed.
             '\\' => match chars.next() {
@@ -169,10 +152,7 @@ fn word(src: &str, start: usize, mode: Mode) -> Result<Token<'_>, ParseError> {
     let tok = match mode {
         // A field name is only recognised when the colon follows immediately.
         Mode::Clause if src[end..].starts_with(':') => {
-            return Ok(Token {
-                tok: Tok::Field(w.raw),
-                span: Span::new(start, end + 1),
-            });
+            return Ok(Token { tok: Tok::Field(w.raw), span: Span::new(start, end + 1) });
         }
         Mode::Range => Tok::Word(w),
         Mode::Clause | Mode::Value => match w.raw {
@@ -182,10 +162,7 @@ fn word(src: &str, start: usize, mode: Mode) -> Result<Token<'_>, ParseError> {
             _ => Tok::Word(w),
         },
     };
-    Ok(Token {
-        tok,
-        span: Span::new(start, end),
-    })
+    Ok(Token { tok, span: Span::new(start, end) })
 }
 
 fn scan_word(src: &str, start: usize, mode: Mode) -> Result<Word<'_>, ParseError> {
@@ -214,11 +191,7 @@ fn scan_word(src: &str, start: usize, mode: Mode) -> Result<Word<'_>, ParseError
                 if !literal.is_empty() {
                     pattern.push(PatternPart::Literal(std::mem::take(&mut literal)));
                 }
-                let part = if c == '*' {
-                    PatternPart::AnyChars
-                } else {
-                    PatternPart::AnyChar
-                };
+                let part = if c == '*' { PatternPart::AnyChars } else { PatternPart::AnyChar };
                 // `**` means the same as `*`; one part keeps patterns canonical.
                 if !(part == PatternPart::AnyChars && pattern.last() == Some(&part)) {
                     pattern.push(part);
@@ -233,10 +206,5 @@ fn scan_word(src: &str, start: usize, mode: Mode) -> Result<Word<'_>, ParseError
     if !literal.is_empty() {
         pattern.push(PatternPart::Literal(literal));
     }
-    Ok(Word {
-        raw: &src[start..end],
-        text,
-        pattern,
-        wildcard,
-    })
+    Ok(Word { raw: &src[start..end], text, pattern, wildcard })
 }

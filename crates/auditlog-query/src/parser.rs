@@ -49,12 +49,7 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     if input.trim().is_empty() {
         return Ok(Query { root: None });
     }
-    let mut parser = Parser {
-        src: input,
-        pos: 0,
-        depth: 0,
-        peeked: None,
-    };
+    let mut parser = Parser { src: input, pos: 0, depth: 0, peeked: None };
     let root = parser.or(None)?;
     let end = parser.next(Mode::Clause)?;
     if !matches!(end.tok, Tok::Eof) {
@@ -130,10 +125,7 @@ impl<'a> Parser<'a> {
     fn unexpected(&self, token: &Token<'_>, expected: Expected) -> ParseError {
         let kind = match token.tok {
             Tok::Eof => ParseErrorKind::UnexpectedEnd { expected },
-            _ => ParseErrorKind::UnexpectedToken {
-                expected,
-                found: self.describe(token),
-            },
+            _ => ParseErrorKind::UnexpectedToken { expected, found: self.describe(token) },
         };
         ParseError::new(kind, token.span.start)
     }
@@ -165,18 +157,10 @@ impl<'a> Parser<'a> {
                 Occur::MustNot => must_not.push(node),
             }
         }
-        Ok(Node::Bool {
-            must,
-            should,
-            must_not,
-        })
+        Ok(Node::Bool { must, should, must_not })
     }
 
-    fn and(
-        &mut self,
-        field: Option<FieldRef<'a>>,
-        expected: Expected,
-    ) -> Result<(Occur, Node), ParseError> {
+    fn and(&mut self, field: Option<FieldRef<'a>>, expected: Expected) -> Result<(Occur, Node), ParseError> {
         let first = self.unary(field, expected)?;
         if !matches!(self.peek(Mode::Clause)?, Tok::And) {
             return Ok(first);
@@ -195,19 +179,11 @@ impl<'a> Parser<'a> {
                 Occur::Must | Occur::Should => must.push(node),
             }
         }
-        let node = Node::Bool {
-            must,
-            should: Vec::new(),
-            must_not,
-        };
+        let node = Node::Bool { must, should: Vec::new(), must_not };
         Ok((Occur::Should, node))
     }
 
-    fn unary(
-        &mut self,
-        field: Option<FieldRef<'a>>,
-        expected: Expected,
-    ) -> Result<(Occur, Node), ParseError> {
+    fn unary(&mut self, field: Option<FieldRef<'a>>, expected: Expected) -> Result<(Occur, Node), ParseError> {
         let occur = match self.peek(Mode::Clause)? {
             Tok::Plus => Occur::Must,
             Tok::Minus | Tok::Bang | Tok::Not => Occur::MustNot,
@@ -219,21 +195,13 @@ impl<'a> Parser<'a> {
         let (inner, node) = self.unary(field, expected)?;
         self.depth -= 1;
         let node = match inner {
-            Occur::MustNot => Node::Bool {
-                must: Vec::new(),
-                should: Vec::new(),
-                must_not: vec![node],
-            },
+            Occur::MustNot => Node::Bool { must: Vec::new(), should: Vec::new(), must_not: vec![node] },
             Occur::Must | Occur::Should => node,
         };
         Ok((occur, node))
     }
 
-    fn primary(
-        &mut self,
-        field: Option<FieldRef<'a>>,
-        expected: Expected,
-    ) -> Result<Node, ParseError> {
+    fn primary(&mut self, field: Option<FieldRef<'a>>, expected: Expected) -> Result<Node, ParseError> {
         let token = self.next(Mode::Clause)?;
         let start = token.span.start;
         match token.tok {
@@ -270,12 +238,7 @@ impl<'a> Parser<'a> {
     }
 
     /// What follows `written:`; the clause started at `start`.
-    fn value(
-        &mut self,
-        field: Option<FieldRef<'a>>,
-        start: usize,
-        written: &str,
-    ) -> Result<Node, ParseError> {
+    fn value(&mut self, field: Option<FieldRef<'a>>, start: usize, written: &str) -> Result<Node, ParseError> {
         let token = self.next(Mode::Value)?;
         let span = Span::new(start, token.span.end);
         match token.tok {
@@ -343,10 +306,8 @@ impl<'a> Parser<'a> {
             Tok::Eof => return Err(ParseError::new(ParseErrorKind::UnclosedRange, open)),
             _ => return Err(self.unexpected(&close, Expected::RangeClose)),
         };
-        let kind = MatchKind::Range {
-            lower: make_bound(lower, lower_inclusive),
-            upper: make_bound(upper, upper_inclusive),
-        };
+        let kind =
+            MatchKind::Range { lower: make_bound(lower, lower_inclusive), upper: make_bound(upper, upper_inclusive) };
         Ok(leaf(field, kind, Span::new(start, close.span.end)))
     }
 
@@ -371,9 +332,7 @@ impl<'a> Parser<'a> {
             return Err(ParseError::new(kind, token.span.start));
         };
         if !is_field_name(word.raw) {
-            let kind = ParseErrorKind::InvalidField {
-                name: word.raw.into(),
-            };
+            let kind = ParseErrorKind::InvalidField { name: word.raw.into() };
             return Err(ParseError::new(kind, token.span.start));
         }
         Ok(Node::Match(Match {
@@ -407,20 +366,12 @@ fn starts_clause(tok: &Tok<'_>) -> bool {
 fn is_field_name(name: &str) -> bool {
     !name.starts_with('-')
         && name.split('.').all(|segment| {
-            !segment.is_empty()
-                && segment
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '@'))
+            !segment.is_empty() && segment.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '@'))
         })
 }
 
 fn leaf(field: Option<FieldRef<'_>>, kind: MatchKind, span: Span) -> Node {
-    Node::Match(Match {
-        field: field.map(|f| f.name.to_string()),
-        field_span: field.map(|f| f.span),
-        kind,
-        span,
-    })
+    Node::Match(Match { field: field.map(|f| f.name.to_string()), field_span: field.map(|f| f.span), kind, span })
 }
 
 fn make_bound(value: Option<String>, inclusive: bool) -> Bound {

@@ -36,11 +36,7 @@ impl fmt::Display for Node {
         match self {
             Node::MatchAll => f.write_str("*:*"),
             Node::Match(m) => m.fmt(f),
-            Node::Bool {
-                must,
-                should,
-                must_not,
-            } => {
+            Node::Bool { must, should, must_not } => {
                 f.write_str("(")?;
                 let clauses = must
                     .iter()

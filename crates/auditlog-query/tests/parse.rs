@@ -10,11 +10,7 @@ fn check(input: &str, expect: &str) {
     assert_eq!(printed, expect, "canonical form of {input:?}");
     let again = parse(&printed).unwrap_or_else(|e| panic!("{printed:?} should re-parse: {e}"));
     assert_eq!(again, query, "{printed:?} re-parsed to a different AST");
-    assert_eq!(
-        again.to_string(),
-        printed,
-        "printing {input:?} is not idempotent"
-    );
+    assert_eq!(again.to_string(), printed, "printing {input:?} is not idempotent");
 }
 
 /// `input` fails with an error of kind `code` at byte `position`.
@@ -23,11 +19,7 @@ fn check_err(input: &str, code: &str, position: usize) {
     match parse(input) {
         Ok(query) => panic!("{input:?} should fail, parsed as {query}"),
         Err(e) => {
-            assert_eq!(
-                (e.kind.code(), e.position),
-                (code, position),
-                "{input:?}: {e}"
-            );
+            assert_eq!((e.kind.code(), e.position), (code, position), "{input:?}: {e}");
         }
     }
 }
@@ -47,11 +39,7 @@ fn check_spans(input: &str, expect: &[&str]) {
     fn walk(node: &Node, input: &str, out: &mut Vec<String>) {
         match node {
             Node::MatchAll => {}
-            Node::Bool {
-                must,
-                should,
-                must_not,
-            } => {
+            Node::Bool { must, should, must_not } => {
                 for child in must.iter().chain(should).chain(must_not) {
                     walk(child, input, out);
                 }
@@ -75,16 +63,10 @@ fn fields() {
     check("resource.id:abcd-1234", "resource.id:abcd-1234");
     check("resource.id: abcd-1234", "resource.id:abcd-1234");
     check("resource.id:\t  abcd-1234", "resource.id:abcd-1234");
-    check(
-        "metadata.related_to.id:parent-1234",
-        "metadata.related_to.id:parent-1234",
-    );
+    check("metadata.related_to.id:parent-1234", "metadata.related_to.id:parent-1234");
     check("user.email:alice@cern.ch", "user.email:alice@cern.ch");
     check("created:2026-01-01T12:00:00", "created:2026-01-01T12:00:00");
-    check(
-        "created: 2026-01-01T12:00:00+00:00",
-        "created:2026-01-01T12:00:00+00:00",
-    );
+    check("created: 2026-01-01T12:00:00+00:00", "created:2026-01-01T12:00:00+00:00");
     check("f:a:b", "f:a:b");
     check("f::", "f::");
     check("f:-1", "f:-1");
@@ -200,15 +182,9 @@ fn grouping() {
 
 #[test]
 fn field_grouping() {
-    check(
-        "action:(draft.create OR draft.publish)",
-        "(action:draft.create action:draft.publish)",
-    );
+    check("action:(draft.create OR draft.publish)", "(action:draft.create action:draft.publish)");
     check("user.id:(system -alice)", "(user.id:system -user.id:alice)");
-    check(
-        "user.id: (system -alice)",
-        "(user.id:system -user.id:alice)",
-    );
+    check("user.id: (system -alice)", "(user.id:system -user.id:alice)");
     check("f:(a AND b)", "(+f:a +f:b)");
     check("f:(a g:b)", "(f:a g:b)");
     check("f:(a (b AND c))", "(f:a (+f:b +f:c))");
@@ -256,10 +232,7 @@ fn comparisons() {
     check("f:<5", "f:[* TO 5}");
     check("f:<=5", "f:[* TO 5]");
     check("f: >= 5", "f:[5 TO *]");
-    check(
-        "created:<2026-01-01T12:00:00",
-        "created:[* TO 2026-01-01T12:00:00}",
-    );
+    check("created:<2026-01-01T12:00:00", "created:[* TO 2026-01-01T12:00:00}");
     check("f:>\"a b\"", "f:{a\\ b TO *]");
     check("f:>*", "f:[* TO *]");
     check("f:>=>5", "f:[>5 TO *]");
@@ -290,10 +263,7 @@ fn wildcards() {
 
 #[test]
 fn exists() {
-    check(
-        "_exists_:metadata.revision_id",
-        "_exists_:metadata.revision_id",
-    );
+    check("_exists_:metadata.revision_id", "_exists_:metadata.revision_id");
     check("_exists_: user.id", "_exists_:user.id");
     check("NOT _exists_:x", "(-_exists_:x)");
     check("_exists_:a AND b:c", "(+_exists_:a +b:c)");
@@ -323,14 +293,8 @@ fn escapes() {
 
 #[test]
 fn reference_examples() {
-    check(
-        "resource.id: abcd-1234 AND action: draft.create",
-        "(+resource.id:abcd-1234 +action:draft.create)",
-    );
-    check(
-        "user.id: system AND action: draft.create",
-        "(+user.id:system +action:draft.create)",
-    );
+    check("resource.id: abcd-1234 AND action: draft.create", "(+resource.id:abcd-1234 +action:draft.create)");
+    check("user.id: system AND action: draft.create", "(+user.id:system +action:draft.create)");
     check(
         "metadata.related_to.id:parent-1234 AND metadata.revision_id:9",
         "(+metadata.related_to.id:parent-1234 +metadata.revision_id:9)",
@@ -368,52 +332,26 @@ fn ast_shapes() {
             must: vec![],
             should: vec![
                 term(None, "a"),
-                Node::Bool {
-                    must: vec![term(None, "b"), term(None, "c")],
-                    should: vec![],
-                    must_not: vec![],
-                },
+                Node::Bool { must: vec![term(None, "b"), term(None, "c")], should: vec![], must_not: vec![] },
             ],
             must_not: vec![],
         }
     );
     assert_eq!(
         root("+a -b c"),
-        Node::Bool {
-            must: vec![term(None, "a")],
-            should: vec![term(None, "c")],
-            must_not: vec![term(None, "b")],
-        }
+        Node::Bool { must: vec![term(None, "a")], should: vec![term(None, "c")], must_not: vec![term(None, "b")] }
     );
     assert_eq!(root("(f:x)"), term(Some("f"), "x"));
-    let Node::Match(m) = root("metadata.x:*") else {
-        panic!("not a match")
-    };
-    assert_eq!(
-        m.kind,
-        MatchKind::Wildcard(Pattern(vec![PatternPart::AnyChars]))
-    );
-    let Node::Match(m) = root("user.email:*@cern\\*.ch") else {
-        panic!("not a match")
-    };
-    let parts = vec![
-        PatternPart::AnyChars,
-        PatternPart::Literal("@cern*.ch".into()),
-    ];
+    let Node::Match(m) = root("metadata.x:*") else { panic!("not a match") };
+    assert_eq!(m.kind, MatchKind::Wildcard(Pattern(vec![PatternPart::AnyChars])));
+    let Node::Match(m) = root("user.email:*@cern\\*.ch") else { panic!("not a match") };
+    let parts = vec![PatternPart::AnyChars, PatternPart::Literal("@cern*.ch".into())];
     assert_eq!(m.kind, MatchKind::Wildcard(Pattern(parts)));
-    let Node::Match(m) = root("metadata.revision_id:>9") else {
-        panic!("not a match")
-    };
-    let range = MatchKind::Range {
-        lower: Bound::Exclusive("9".into()),
-        upper: Bound::Unbounded,
-    };
+    let Node::Match(m) = root("metadata.revision_id:>9") else { panic!("not a match") };
+    let range = MatchKind::Range { lower: Bound::Exclusive("9".into()), upper: Bound::Unbounded };
     assert_eq!(m.kind, range);
     assert_eq!(parse("  ").unwrap().root, None);
-    assert_eq!(
-        "a b".parse::<auditlog_query::Query>().unwrap(),
-        parse("a OR b").unwrap()
-    );
+    assert_eq!("a b".parse::<auditlog_query::Query>().unwrap(), parse("a OR b").unwrap());
 }
 
 #[test]
@@ -519,89 +457,32 @@ fn nesting_limit() {
 
 #[test]
 fn messages() {
-    check_msg(
-        "resource.id:",
-        r#"expected a value after "resource.id:" at position 12, found end of query"#,
-    );
-    check_msg(
-        "created:>= )",
-        r#"expected a value after "created:>=" at position 11, found ")""#,
-    );
-    check_msg(
-        "a \"bc",
-        r#"unclosed quote: phrase starting at position 2 has no closing '"'"#,
-    );
-    check_msg(
-        "x /ab/",
-        r"regular expressions are not supported (position 2): write \/ for a literal '/'",
-    );
-    check_msg(
-        "a~2",
-        r"fuzzy and proximity searches ('~') are not supported (position 1): write \~ for a literal '~'",
-    );
-    check_msg(
-        "a^2",
-        r"boosts ('^') are not supported (position 1): write \^ for a literal '^'",
-    );
-    check_msg(
-        "(a OR b",
-        "unclosed group: '(' at position 0 has no matching ')'",
-    );
-    check_msg(
-        "f:[a TO",
-        "unclosed range: range starting at position 2 has no closing ']' or '}'",
-    );
-    check_msg(
-        "AND b",
-        r#"expected a search term at position 0, found operator "AND""#,
-    );
-    check_msg(
-        "a OR",
-        r#"expected a search term after "OR" at position 4, found end of query"#,
-    );
-    check_msg(
-        "a && !",
-        r#"expected a search term after "!" at position 6, found end of query"#,
-    );
-    check_msg(
-        "[a b]",
-        r#"expected "TO" between the range bounds at position 3, found "b""#,
-    );
-    check_msg(
-        "[a TO b c]",
-        r#"expected ']' or '}' to close the range at position 8, found "c""#,
-    );
-    check_msg(
-        "a)",
-        r#"expected an operator, a search term or the end of the query at position 1, found ")""#,
-    );
+    check_msg("resource.id:", r#"expected a value after "resource.id:" at position 12, found end of query"#);
+    check_msg("created:>= )", r#"expected a value after "created:>=" at position 11, found ")""#);
+    check_msg("a \"bc", r#"unclosed quote: phrase starting at position 2 has no closing '"'"#);
+    check_msg("x /ab/", r"regular expressions are not supported (position 2): write \/ for a literal '/'");
+    check_msg("a~2", r"fuzzy and proximity searches ('~') are not supported (position 1): write \~ for a literal '~'");
+    check_msg("a^2", r"boosts ('^') are not supported (position 1): write \^ for a literal '^'");
+    check_msg("(a OR b", "unclosed group: '(' at position 0 has no matching ')'");
+    check_msg("f:[a TO", "unclosed range: range starting at position 2 has no closing ']' or '}'");
+    check_msg("AND b", r#"expected a search term at position 0, found operator "AND""#);
+    check_msg("a OR", r#"expected a search term after "OR" at position 4, found end of query"#);
+    check_msg("a && !", r#"expected a search term after "!" at position 6, found end of query"#);
+    check_msg("[a b]", r#"expected "TO" between the range bounds at position 3, found "b""#);
+    check_msg("[a TO b c]", r#"expected ']' or '}' to close the range at position 8, found "c""#);
+    check_msg("a)", r#"expected an operator, a search term or the end of the query at position 1, found ")""#);
     check_msg("(a]", r#"expected ')' at position 2, found "]""#);
-    check_msg(
-        ":x",
-        "expected a field name before ':' at position 0, found none",
-    );
-    check_msg(
-        "a*:b",
-        r#"invalid field name "a*" at position 0: expected a dotted name like resource.id"#,
-    );
-    check_msg(
-        "_exists_:\"x y\"",
-        r#"expected a field name after "_exists_:" at position 9, found phrase "x y""#,
-    );
-    check_msg(
-        "a\\",
-        r"dangling escape: '\' at position 1 has no character after it",
-    );
+    check_msg(":x", "expected a field name before ':' at position 0, found none");
+    check_msg("a*:b", r#"invalid field name "a*" at position 0: expected a dotted name like resource.id"#);
+    check_msg("_exists_:\"x y\"", r#"expected a field name after "_exists_:" at position 9, found phrase "x y""#);
+    check_msg("a\\", r"dangling escape: '\' at position 1 has no character after it");
     check_msg(
         &format!("x {})", "y".repeat(100)),
         r#"expected an operator, a search term or the end of the query at position 102, found ")""#,
     );
     check_msg(
         &format!("[a {}]", "b".repeat(100)),
-        &format!(
-            r#"expected "TO" between the range bounds at position 3, found "{}...""#,
-            "b".repeat(40)
-        ),
+        &format!(r#"expected "TO" between the range bounds at position 3, found "{}...""#, "b".repeat(40)),
     );
 }
 
@@ -609,10 +490,7 @@ fn messages() {
 fn spans() {
     check_spans(
         "resource.id: abcd-1234 AND action: draft.create",
-        &[
-            "resource.id: abcd-1234|resource.id",
-            "action: draft.create|action",
-        ],
+        &["resource.id: abcd-1234|resource.id", "action: draft.create|action"],
     );
     check_spans("x", &["x|"]);
     check_spans("  \"a b\"  ", &["\"a b\"|"]);

@@ -12,10 +12,7 @@ fn check_invariants(input: &str) -> Result<(), TestCaseError> {
             prop_assert!(e.position <= input.len(), "{input:?}: {e}");
             prop_assert!(input.is_char_boundary(e.position), "{input:?}: {e}");
             let message = e.to_string();
-            prop_assert!(
-                message.contains(&format!("position {}", e.position)),
-                "{message}"
-            );
+            prop_assert!(message.contains(&format!("position {}", e.position)), "{message}");
         }
         Ok(query) => {
             if let Some(root) = &query.root {
@@ -30,11 +27,7 @@ fn check_invariants(input: &str) -> Result<(), TestCaseError> {
 fn check_spans(node: &Node, input: &str) -> Result<(), TestCaseError> {
     match node {
         Node::MatchAll => {}
-        Node::Bool {
-            must,
-            should,
-            must_not,
-        } => {
+        Node::Bool { must, should, must_not } => {
             prop_assert!(!(must.is_empty() && should.is_empty() && must_not.is_empty()));
             for child in must.iter().chain(should).chain(must_not) {
                 check_spans(child, input)?;
@@ -179,41 +172,15 @@ fn term() -> impl Strategy<Value = &'static str> {
 
 /// Words that only make sense right after `field:`.
 fn value_term() -> impl Strategy<Value = &'static str> {
-    select(vec![
-        "2026-01-01T12:00:00",
-        ":",
-        "-1",
-        "+1",
-        "\\>5",
-        "a>b",
-        "!x",
-        "\\OR",
-        "a:b:c",
-    ])
+    select(vec!["2026-01-01T12:00:00", ":", "-1", "+1", "\\>5", "a>b", "!x", "\\OR", "a:b:c"])
 }
 
 fn wildcard() -> impl Strategy<Value = &'static str> {
-    select(vec![
-        "*@cern.ch",
-        "draft.*",
-        "te?t",
-        "*",
-        "a\\**",
-        "**",
-        "?",
-        "\\-*",
-    ])
+    select(vec!["*@cern.ch", "draft.*", "te?t", "*", "a\\**", "**", "?", "\\-*"])
 }
 
 fn phrase() -> impl Strategy<Value = &'static str> {
-    select(vec![
-        "\"hello world\"",
-        "\"\"",
-        "\"say \\\"hi\\\"\"",
-        "\"a:b (c) [d] AND\"",
-        "\"\\\\\"",
-        "\"é\"",
-    ])
+    select(vec!["\"hello world\"", "\"\"", "\"say \\\"hi\\\"\"", "\"a:b (c) [d] AND\"", "\"\\\\\"", "\"é\""])
 }
 
 fn bound() -> impl Strategy<Value = &'static str> {
@@ -234,22 +201,12 @@ fn bound() -> impl Strategy<Value = &'static str> {
 }
 
 fn range() -> impl Strategy<Value = String> {
-    (
-        select(vec!["[", "{", "[ "]),
-        bound(),
-        select(vec![" TO ", "  TO\t"]),
-        bound(),
-        select(vec!["]", "}", " }"]),
-    )
+    (select(vec!["[", "{", "[ "]), bound(), select(vec![" TO ", "  TO\t"]), bound(), select(vec!["]", "}", " }"]))
         .prop_map(|(open, lower, to, upper, close)| format!("{open}{lower}{to}{upper}{close}"))
 }
 
 fn compare() -> impl Strategy<Value = String> {
-    (
-        select(vec![">", ">=", "<", "<="]),
-        select(vec!["", " "]),
-        bound(),
-    )
+    (select(vec![">", ">=", "<", "<="]), select(vec!["", " "]), bound())
         .prop_map(|(op, space, bound)| format!("{op}{space}{bound}"))
 }
 
@@ -270,8 +227,7 @@ fn leaf() -> impl Strategy<Value = String> {
         phrase().prop_map(String::from),
         wildcard().prop_map(String::from),
         range(),
-        (field(), select(vec!["", " "]), value())
-            .prop_map(|(field, space, value)| format!("{field}:{space}{value}")),
+        (field(), select(vec!["", " "]), value()).prop_map(|(field, space, value)| format!("{field}:{space}{value}")),
         select(vec!["metadata.revision_id", "user.id", "_exists_", "a-b"])
             .prop_map(|field| format!("_exists_:{field}")),
         Just("*:*".to_string()),
@@ -285,13 +241,10 @@ fn valid_query() -> impl Strategy<Value = String> {
     let separators = vec![" ", "\t", " OR ", " || ", " AND ", " && ", "\n"];
     let prefixes = vec!["", "+", "-", "!", "NOT ", "! ", "NOT NOT ", "+-"];
     leaf().prop_recursive(4, 64, 5, move |inner| {
-        let operand = (select(prefixes.clone()), inner.clone())
-            .prop_map(|(prefix, operand)| format!("{prefix}{operand}"));
+        let operand =
+            (select(prefixes.clone()), inner.clone()).prop_map(|(prefix, operand)| format!("{prefix}{operand}"));
         prop_oneof![
-            (
-                prop::collection::vec(operand.clone(), 2..5),
-                prop::collection::vec(select(separators.clone()), 4),
-            )
+            (prop::collection::vec(operand.clone(), 2..5), prop::collection::vec(select(separators.clone()), 4),)
                 .prop_map(|(operands, separators)| {
                     let mut out = operands[0].clone();
                     for (operand, sep) in operands[1..].iter().zip(separators) {
@@ -301,8 +254,7 @@ fn valid_query() -> impl Strategy<Value = String> {
                     out
                 }),
             operand,
-            (inner.clone(), select(vec!["", " "]))
-                .prop_map(|(q, space)| format!("({space}{q}{space})")),
+            (inner.clone(), select(vec!["", " "])).prop_map(|(q, space)| format!("({space}{q}{space})")),
             (field(), inner).prop_map(|(field, q)| format!("{field}:({q})")),
         ]
     })

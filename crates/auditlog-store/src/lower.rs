@@ -113,12 +113,24 @@ pub enum Cond {
     And(Vec<Cond>),
     Or(Vec<Cond>),
     Not(Box<Cond>),
-    Keyword { col: Col, op: KeywordOp },
+    Keyword {
+        col: Col,
+        op: KeywordOp,
+    },
     /// `created` in `[from, to)`, microseconds since the epoch.
-    Created { from: Option<i64>, to: Option<i64> },
-    Text { scope: TextScope, query: TextQuery },
+    Created {
+        from: Option<i64>,
+        to: Option<i64>,
+    },
+    Text {
+        scope: TextScope,
+        query: TextQuery,
+    },
     /// `path` is the dotted path below `metadata` (`related_to.id`).
-    Meta { path: String, op: MetaOp },
+    Meta {
+        path: String,
+        op: MetaOp,
+    },
 }
 
 impl Cond {
@@ -183,7 +195,8 @@ impl Cond {
 }
 
 /// The fields a query may name, for error messages.
-pub const FIELDS: &str = "id, action, resource.id, resource.type, user.id, user.username, user.email, message, created, metadata.<path>";
+pub const FIELDS: &str =
+    "id, action, resource.id, resource.type, user.id, user.username, user.email, message, created, metadata.<path>";
 
 enum Field<'a> {
     Keyword(Col),
@@ -265,7 +278,9 @@ fn lower_match(m: &Match, now: Timestamp) -> Result<Cond, QueryError> {
         (_, MatchKind::Exists) => exists(resolve_field(name, m.span)?),
         (f, MatchKind::Wildcard(p)) if is_match_any(p) => exists(f),
 
-        (Field::Keyword(col), MatchKind::Term(v) | MatchKind::Phrase(v)) => Cond::Keyword { col, op: KeywordOp::Eq(v.clone()) },
+        (Field::Keyword(col), MatchKind::Term(v) | MatchKind::Phrase(v)) => {
+            Cond::Keyword { col, op: KeywordOp::Eq(v.clone()) }
+        }
         (Field::Keyword(col), MatchKind::Wildcard(p)) => Cond::Keyword { col, op: KeywordOp::Like(p.clone()) },
         (Field::Keyword(col), MatchKind::Range { lower, upper }) => {
             Cond::Keyword { col, op: KeywordOp::Range { lo: str_bound(lower), hi: str_bound(upper) } }
@@ -311,18 +326,28 @@ fn lower_match(m: &Match, now: Timestamp) -> Result<Cond, QueryError> {
             Cond::Created { from, to }
         }
 
-        (Field::Meta(path), MatchKind::Term(v) | MatchKind::Phrase(v)) => Cond::Meta { path: path.into(), op: MetaOp::Eq(meta_value(v)) },
+        (Field::Meta(path), MatchKind::Term(v) | MatchKind::Phrase(v)) => {
+            Cond::Meta { path: path.into(), op: MetaOp::Eq(meta_value(v)) }
+        }
         (Field::Meta(path), MatchKind::Wildcard(p)) => Cond::Meta { path: path.into(), op: MetaOp::Like(p.clone()) },
         (Field::Meta(path), MatchKind::Range { lower, upper }) => {
             let num = |b: &Bound| match b {
                 Bound::Unbounded => Some(None),
-                Bound::Inclusive(v) | Bound::Exclusive(v) => v.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(|n| {
-                    Some(RangeBound { value: n, inclusive: matches!(b, Bound::Inclusive(_)) })
-                }),
+                Bound::Inclusive(v) | Bound::Exclusive(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .map(|n| Some(RangeBound { value: n, inclusive: matches!(b, Bound::Inclusive(_)) })),
             };
             match (num(lower), num(upper)) {
-                (Some(lo), Some(hi)) if lo.is_some() || hi.is_some() => Cond::Meta { path: path.into(), op: MetaOp::NumRange { lo, hi } },
-                _ => Cond::Meta { path: path.into(), op: MetaOp::StrRange { lo: str_bound(lower), hi: str_bound(upper) } },
+                (Some(lo), Some(hi)) if lo.is_some() || hi.is_some() => {
+                    Cond::Meta { path: path.into(), op: MetaOp::NumRange { lo, hi } }
+                }
+                _ => Cond::Meta {
+                    path: path.into(),
+                    op: MetaOp::StrRange { lo: str_bound(lower), hi: str_bound(upper) },
+                },
             }
         }
     })
@@ -339,7 +364,9 @@ fn lower_free(m: &Match) -> Result<Cond, QueryError> {
                 [Col::Id, Col::Action, Col::ResourceType, Col::ResourceId, Col::UserId, Col::Username]
                     .into_iter()
                     .map(|col| Cond::Keyword { col, op: KeywordOp::Like(p.clone()) })
-                    .chain([Col::Email, Col::Message].map(|col| Cond::Keyword { col, op: KeywordOp::ILike(lowercase(p)) }))
+                    .chain(
+                        [Col::Email, Col::Message].map(|col| Cond::Keyword { col, op: KeywordOp::ILike(lowercase(p)) }),
+                    )
                     .collect(),
             ),
         }),
@@ -347,7 +374,9 @@ fn lower_free(m: &Match) -> Result<Cond, QueryError> {
             m.span.start,
             format!("a range needs a field, e.g. created:[2026-01-01 TO 2026-02-01] (position {})", m.span.start),
         )),
-        MatchKind::Exists => Err(QueryError::new(m.span.start, format!("_exists_ needs a field (position {})", m.span.start))),
+        MatchKind::Exists => {
+            Err(QueryError::new(m.span.start, format!("_exists_ needs a field (position {})", m.span.start)))
+        }
     }
 }
 
@@ -534,11 +563,9 @@ mod tests {
 
     fn span(v: &str) -> String {
         match parse_date(v, now()) {
-            Some(d) => format!(
-                "{} .. {}",
-                Timestamp::from_micros(d.start).unwrap(),
-                Timestamp::from_micros(d.end).unwrap()
-            ),
+            Some(d) => {
+                format!("{} .. {}", Timestamp::from_micros(d.start).unwrap(), Timestamp::from_micros(d.end).unwrap())
+            }
             None => "invalid".into(),
         }
     }

@@ -294,20 +294,34 @@ mod tests {
             &plan,
             StoreHits {
                 hits: vec![],
-                cells: vec![cell("record", "draft.create", 5), cell("record", "draft.edit", 3), cell("draft", "file.create", 2)],
+                cells: vec![
+                    cell("record", "draft.create", 5),
+                    cell("record", "draft.edit", 3),
+                    cell("draft", "file.create", 2),
+                ],
                 total: None,
             },
         );
         assert_eq!(r.total, 5);
-        let res: Vec<_> = r.aggregations.resource.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.label.as_str(), b.is_selected)).collect();
+        let res: Vec<_> = r
+            .aggregations
+            .resource
+            .buckets
+            .iter()
+            .map(|b| (b.key.as_str(), b.doc_count, b.label.as_str(), b.is_selected))
+            .collect();
         assert_eq!(res, [("record", 5, "Record", false)]);
-        let act: Vec<_> = r.aggregations.action_name.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.is_selected)).collect();
+        let act: Vec<_> =
+            r.aggregations.action_name.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.is_selected)).collect();
         assert_eq!(act, [("draft.create", 5, true), ("draft.edit", 3, false), ("file.create", 2, false)]);
     }
 
     #[test]
     fn pagination_limit() {
-        let plan = |page, size| SearchPlan::new(&SearchParams { page, size, ..Default::default() }, Timestamp::now()).map(|p| (p.offset, p.limit));
+        let plan = |page, size| {
+            SearchPlan::new(&SearchParams { page, size, ..Default::default() }, Timestamp::now())
+                .map(|p| (p.offset, p.limit))
+        };
         assert_eq!(plan(1, 20), Ok((0, 20)));
         assert_eq!(plan(50, 20), Ok((980, 20)));
         assert_eq!(plan(51, 20), Err(SearchError::Pagination));

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use auditlog_core::{AuditLog, Event, EventInput, Identity, NotLogged, Permission, RequestInfo, Timestamp, UserRef, ValidationError};
+use auditlog_core::{
+    AuditLog, Event, EventInput, Identity, NotLogged, Permission, RequestInfo, Timestamp, UserRef, ValidationError,
+};
 use uuid::Uuid;
 
 use crate::error::StoreError;
@@ -80,17 +82,18 @@ impl AuditLogService {
 
     /// Fills `user` from the store's last sighting when only `user_id` is
     /// given (the ingesting service may not know the email).
-    async fn resolve_user(&self, input: &mut EventInput, cache: &mut HashMap<String, Option<UserRef>>) -> Result<(), StoreError> {
+    async fn resolve_user(
+        &self,
+        input: &mut EventInput,
+        cache: &mut HashMap<String, Option<UserRef>>,
+    ) -> Result<(), StoreError> {
         let Some(id) = input.user_id.clone() else { return Ok(()) };
         if input.user.is_some() || id == "system" {
             return Ok(());
         }
         if !cache.contains_key(&id) {
             let found = self.store.find_user(&id).await?;
-            cache.insert(
-                id.clone(),
-                found.map(|u| UserRef { id: u.id, username: u.username, email: Some(u.email) }),
-            );
+            cache.insert(id.clone(), found.map(|u| UserRef { id: u.id, username: u.username, email: Some(u.email) }));
         }
         if let Some(Some(u)) = cache.get(&id) {
             input.user = Some(u.clone());
@@ -100,7 +103,12 @@ impl AuditLogService {
     }
 
     /// Creates one event (the reference's `service.create`).
-    pub async fn create(&self, identity: &Identity, mut input: EventInput, request: Option<RequestInfo>) -> Result<Created, ServiceError> {
+    pub async fn create(
+        &self,
+        identity: &Identity,
+        mut input: EventInput,
+        request: Option<RequestInfo>,
+    ) -> Result<Created, ServiceError> {
         require(identity, Permission::Create)?;
         if let Some(reason) = self.audit.skip_reason(&input.action) {
             return Ok(Created::NotLogged(reason));

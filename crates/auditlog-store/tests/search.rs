@@ -194,19 +194,28 @@ async fn filters_and_facets(b: Backend) {
         (p(|p| p.user_id = Some("2".into())), vec![S6, S5]),
         (p(|p| p.created_from = Some("2026-02-01".into())), vec![S10, S9, S8, S7]),
         (p(|p| p.created_to = Some("2026-01-01".into())), vec![S1, S4]),
-        (p(|p| {
-            p.created_from = Some("2026-01-02".into());
-            p.created_to = Some("2026-01-03T23:59:59Z".into());
-        }), vec![S3, S2]),
+        (
+            p(|p| {
+                p.created_from = Some("2026-01-02".into());
+                p.created_to = Some("2026-01-03T23:59:59Z".into());
+            }),
+            vec![S3, S2],
+        ),
         (p(|p| p.facet_action = vec!["draft.create".into(), "draft.edit".into()]), vec![S2, S1, S4]),
-        (p(|p| {
-            p.facet_action = vec!["draft.create".into(), "file.create".into()];
-            p.facet_resource = vec!["draft".into()];
-        }), vec![S5]),
-        (p(|p| {
-            p.q = Some("user.id:1".into());
-            p.sort = Sort::Oldest;
-        }), vec![S1, S2, S3, S8]),
+        (
+            p(|p| {
+                p.facet_action = vec!["draft.create".into(), "file.create".into()];
+                p.facet_resource = vec!["draft".into()];
+            }),
+            vec![S5],
+        ),
+        (
+            p(|p| {
+                p.q = Some("user.id:1".into());
+                p.sort = Sort::Oldest;
+            }),
+            vec![S1, S2, S3, S8],
+        ),
     ];
     for (params, want) in cases {
         assert_eq!(labels(&t, params.clone()).await.unwrap(), want, "{params:?}");
@@ -217,15 +226,34 @@ async fn filters_and_facets(b: Backend) {
         .service
         .search(
             &admin(),
-            &SearchParams { q: Some("user.id:1 OR user.id:2".into()), facet_resource: vec!["record".into()], ..Default::default() },
+            &SearchParams {
+                q: Some("user.id:1 OR user.id:2".into()),
+                facet_resource: vec!["record".into()],
+                ..Default::default()
+            },
         )
         .await
         .unwrap();
     assert_eq!(r.total, 4);
-    let res: Vec<_> = r.aggregations.resource.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.label.as_str(), b.is_selected)).collect();
+    let res: Vec<_> = r
+        .aggregations
+        .resource
+        .buckets
+        .iter()
+        .map(|b| (b.key.as_str(), b.doc_count, b.label.as_str(), b.is_selected))
+        .collect();
     assert_eq!(res, [("record", 4, "Record", true), ("draft", 1, "Draft", false), ("parent", 1, "Parent", false)]);
-    let act: Vec<_> = r.aggregations.action_name.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.is_selected)).collect();
-    assert_eq!(act, [("draft.create", 1, false), ("draft.edit", 1, false), ("draft.new_version", 1, false), ("record.publish", 1, false)]);
+    let act: Vec<_> =
+        r.aggregations.action_name.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.is_selected)).collect();
+    assert_eq!(
+        act,
+        [
+            ("draft.create", 1, false),
+            ("draft.edit", 1, false),
+            ("draft.new_version", 1, false),
+            ("record.publish", 1, false)
+        ]
+    );
 
     // No query at all: counts of everything.
     let r = t.service.search(&admin(), &SearchParams::default()).await.unwrap();
@@ -252,9 +280,16 @@ async fn sorting_and_pages(b: Backend) {
         Err(ServiceError::Search(SearchError::Pagination))
     ));
     // Best match ranks the free-text part; without free text it is newest first.
-    let best = labels(&t, SearchParams { q: Some("abcd OR published".into()), sort: Sort::BestMatch, size: 100, ..Default::default() }).await.unwrap();
+    let best = labels(
+        &t,
+        SearchParams { q: Some("abcd OR published".into()), sort: Sort::BestMatch, size: 100, ..Default::default() },
+    )
+    .await
+    .unwrap();
     assert_eq!(best[0], S3, "the event matching both words ranks first: {best:?}");
-    let best = labels(&t, SearchParams { q: Some("user.id:1".into()), sort: Sort::BestMatch, ..Default::default() }).await.unwrap();
+    let best = labels(&t, SearchParams { q: Some("user.id:1".into()), sort: Sort::BestMatch, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(best, [S8, S3, S2, S1]);
 }
 

@@ -9,14 +9,7 @@ use crate::hash::{Hash, empty_root, node_hash};
 use crate::node::{consistency_proof_len, inclusion_proof_len};
 
 fn check_len(expected: usize, proof: &[Hash]) -> Result<(), VerifyError> {
-    if proof.len() == expected {
-        Ok(())
-    } else {
-        Err(VerifyError::WrongProofLength {
-            expected,
-            actual: proof.len(),
-        })
-    }
+    if proof.len() == expected { Ok(()) } else { Err(VerifyError::WrongProofLength { expected, actual: proof.len() }) }
 }
 
 /// Right-shifts `fn_` and `sn` together until the low bit of `fn_` is set or
@@ -32,12 +25,7 @@ fn shift_to_set_bit(fn_: &mut u64, sn: &mut u64) {
 /// of `size` leaves (RFC 9162 section 2.1.3.2, steps 1 to 4 and the `sn`
 /// check of step 5). Compare the result with a trusted root, or use
 /// [`verify_inclusion`].
-pub fn root_from_inclusion_proof(
-    leaf_hash: &Hash,
-    index: u64,
-    size: u64,
-    proof: &[Hash],
-) -> Result<Hash, VerifyError> {
+pub fn root_from_inclusion_proof(leaf_hash: &Hash, index: u64, size: u64, proof: &[Hash]) -> Result<Hash, VerifyError> {
     if index >= size {
         return Err(VerifyError::IndexOutOfRange { index, size });
     }
@@ -81,14 +69,7 @@ pub fn verify_inclusion(
     root: &Hash,
 ) -> Result<(), VerifyError> {
     let computed = root_from_inclusion_proof(leaf_hash, index, size, proof)?;
-    if computed == *root {
-        Ok(())
-    } else {
-        Err(VerifyError::RootMismatch {
-            expected: *root,
-            computed,
-        })
-    }
+    if computed == *root { Ok(()) } else { Err(VerifyError::RootMismatch { expected: *root, computed }) }
 }
 
 /// Checks that the tree of `size2` leaves with root `root2` extends the tree
@@ -112,26 +93,17 @@ pub fn verify_consistency(
         check_len(0, proof)?;
         let empty = empty_root();
         if *root1 != empty {
-            return Err(VerifyError::OldRootMismatch {
-                expected: *root1,
-                computed: empty,
-            });
+            return Err(VerifyError::OldRootMismatch { expected: *root1, computed: empty });
         }
         if size2 == 0 && *root2 != empty {
-            return Err(VerifyError::RootMismatch {
-                expected: *root2,
-                computed: empty,
-            });
+            return Err(VerifyError::RootMismatch { expected: *root2, computed: empty });
         }
         return Ok(());
     }
     if size1 == size2 {
         check_len(0, proof)?;
         if root1 != root2 {
-            return Err(VerifyError::RootMismatch {
-                expected: *root2,
-                computed: *root1,
-            });
+            return Err(VerifyError::RootMismatch { expected: *root2, computed: *root1 });
         }
         return Ok(());
     }
@@ -143,10 +115,7 @@ pub fn verify_consistency(
     let seed = size1.is_power_of_two().then_some(root1);
     let mut path = seed.into_iter().chain(proof);
     let Some(first) = path.next() else {
-        return Err(VerifyError::WrongProofLength {
-            expected: 1,
-            actual: 0,
-        });
+        return Err(VerifyError::WrongProofLength { expected: 1, actual: 0 });
     };
 
     // Steps 3 and 4.
@@ -182,16 +151,10 @@ pub fn verify_consistency(
         return Err(VerifyError::ProofShapeMismatch);
     }
     if fr != *root1 {
-        return Err(VerifyError::OldRootMismatch {
-            expected: *root1,
-            computed: fr,
-        });
+        return Err(VerifyError::OldRootMismatch { expected: *root1, computed: fr });
     }
     if sr != *root2 {
-        return Err(VerifyError::RootMismatch {
-            expected: *root2,
-            computed: sr,
-        });
+        return Err(VerifyError::RootMismatch { expected: *root2, computed: sr });
     }
     Ok(())
 }

@@ -7,8 +7,7 @@
 use std::collections::HashMap;
 
 use auditlog_merkle::{
-    CompactRange, Hash, NodeId, consistency_proof, inclusion_proof, leaf_hash, node_hash,
-    root_from_leaf_hashes,
+    CompactRange, Hash, NodeId, consistency_proof, inclusion_proof, leaf_hash, node_hash, root_from_leaf_hashes,
 };
 
 /// A tree kept the way a database would: every node reported by `append`,
@@ -35,12 +34,7 @@ impl MemoryTree {
                 .expect("append");
             roots.push(range.root());
         }
-        Self {
-            leaves: leaves.to_vec(),
-            nodes,
-            roots,
-            range,
-        }
+        Self { leaves: leaves.to_vec(), nodes, roots, range }
     }
 
     pub fn fetch(&self, id: NodeId) -> Option<Hash> {
@@ -64,9 +58,7 @@ impl MemoryTree {
 
 /// Leaf hashes of the entries "0", "1", ... (distinct and deterministic).
 pub fn numbered_leaves(count: usize) -> Vec<Hash> {
-    (0..count)
-        .map(|i| leaf_hash(i.to_string().as_bytes()))
-        .collect()
+    (0..count).map(|i| leaf_hash(i.to_string().as_bytes())).collect()
 }
 
 /// The hash with bit `bit` (0..256) inverted.
@@ -114,11 +106,7 @@ pub fn reference_consistency(leaves: &[Hash], m: usize) -> Vec<Hash> {
 fn subproof(m: usize, leaves: &[Hash], b: bool) -> Vec<Hash> {
     let n = leaves.len();
     if m == n {
-        return if b {
-            Vec::new()
-        } else {
-            vec![root_from_leaf_hashes(leaves)]
-        };
+        return if b { Vec::new() } else { vec![root_from_leaf_hashes(leaves)] };
     }
     let k = split_point(n);
     let (left, right) = leaves.split_at(k);

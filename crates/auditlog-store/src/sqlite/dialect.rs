@@ -48,7 +48,13 @@ pub fn fts_any(parts: &[(TextScope, TextQuery)]) -> String {
     parts.iter().map(|(s, q)| format!("({})", fts_query(*s, q))).collect::<Vec<_>>().join(" OR ")
 }
 
-fn range<T: Clone>(sql: &mut Sql, expr: &str, lo: &Option<RangeBound<T>>, hi: &Option<RangeBound<T>>, to_param: fn(T) -> Param) {
+fn range<T: Clone>(
+    sql: &mut Sql,
+    expr: &str,
+    lo: &Option<RangeBound<T>>,
+    hi: &Option<RangeBound<T>>,
+    to_param: fn(T) -> Param,
+) {
     let mut first = true;
     let mut sep = |sql: &mut Sql| {
         if !first {
@@ -98,7 +104,9 @@ impl Dialect for SqliteDialect {
     }
 
     fn text(&self, sql: &mut Sql, scope: TextScope, query: &TextQuery) {
-        sql.push("e.seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ").text_param(fts_query(scope, query)).push(")");
+        sql.push("e.seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ")
+            .text_param(fts_query(scope, query))
+            .push(")");
     }
 
     fn meta(&self, sql: &mut Sql, path: &str, op: &MetaOp) {
@@ -140,11 +148,7 @@ mod tests {
 
     #[test]
     fn glob_escapes_literals() {
-        let p = Pattern(vec![
-            PatternPart::AnyChars,
-            PatternPart::Literal("@a[*]?".into()),
-            PatternPart::AnyChar,
-        ]);
+        let p = Pattern(vec![PatternPart::AnyChars, PatternPart::Literal("@a[*]?".into()), PatternPart::AnyChar]);
         assert_eq!(glob(&p), "*@a[[][*]][?]?");
     }
 

@@ -72,7 +72,10 @@ pub fn open_connection(path: &Path, opts: &SqliteOptions) -> Result<Connection, 
     conn.busy_timeout(opts.busy_timeout).map_err(err)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(err)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Open { location, message: format!("cannot switch to WAL mode (journal mode is {mode})") });
+        return Err(StoreError::Open {
+            location,
+            message: format!("cannot switch to WAL mode (journal mode is {mode})"),
+        });
     }
     let sync = match opts.synchronous {
         SqliteSync::Full => "FULL",
@@ -229,7 +232,8 @@ fn commit_group(conn: &mut Connection, batch: Vec<InsertJob>) {
             // Isolate the failing job: every other caller still succeeds.
             for (events, done) in batch {
                 let mut one = || -> Result<(), StoreError> {
-                    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
+                    let tx =
+                        conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
                     insert_events(&tx, &events)?;
                     tx.commit().map_err(map_err)
                 };
@@ -317,11 +321,11 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
     Ok(())
 }
 
-const EVENT_COLUMNS: &str =
-    "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
+const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
 
 fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
-    let bad = |i: usize, msg: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into());
+    let bad =
+        |i: usize, msg: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into());
     let id: String = r.get(0)?;
     let created: i64 = r.get(1)?;
     let metadata: String = r.get(8)?;
@@ -407,10 +411,10 @@ impl ReaderPool {
             None => open_connection(&self.path, &self.opts)?,
         };
         let out = f(&conn);
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < 8 {
-                idle.push(conn);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 8
+        {
+            idle.push(conn);
         }
         out
     }

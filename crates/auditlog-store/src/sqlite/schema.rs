@@ -63,7 +63,9 @@ pub fn migrate(conn: &mut Connection, location: &str) -> Result<(), StoreError> 
     if version > LATEST {
         return Err(StoreError::Open {
             location: location.to_owned(),
-            message: format!("its schema version {version} is newer than this auditlog supports ({LATEST}); upgrade auditlog"),
+            message: format!(
+                "its schema version {version} is newer than this auditlog supports ({LATEST}); upgrade auditlog"
+            ),
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
@@ -89,7 +91,9 @@ pub fn describe(e: &rusqlite::Error) -> String {
         Some(ErrorCode::CannotOpen) => "the file cannot be opened (check the path and its permissions)".into(),
         Some(ErrorCode::ReadOnly) => "the file is read-only".into(),
         Some(ErrorCode::PermissionDenied) => "permission denied".into(),
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => "the database is locked by another process".into(),
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            "the database is locked by another process".into()
+        }
         Some(ErrorCode::DatabaseCorrupt) => "the database file is corrupt".into(),
         _ => e.to_string(),
     }

@@ -45,9 +45,18 @@ impl Backend {
         let audit = Arc::new(AuditLog::from_config(&config).expect("actions"));
         match self {
             Backend::Sqlite => {
-                let s = Arc::new(SqliteStore::open(dir.path().join("audit.db"), SqliteOptions::default()).expect("open sqlite"));
+                let s = Arc::new(
+                    SqliteStore::open(dir.path().join("audit.db"), SqliteOptions::default()).expect("open sqlite"),
+                );
                 let store: Arc<dyn Store> = s.clone();
-                TestStore { backend: self, service: AuditLogService::new(audit.clone(), store.clone()), store, sqlite: Some(s), audit, dir }
+                TestStore {
+                    backend: self,
+                    service: AuditLogService::new(audit.clone(), store.clone()),
+                    store,
+                    sqlite: Some(s),
+                    audit,
+                    dir,
+                }
             }
         }
     }
@@ -88,7 +97,8 @@ impl TestStore {
     /// Stores the seed through the service (the full ingest path).
     pub async fn seed(&self) {
         for line in SEED {
-            let out = self.service.create(&system(), input(line), None).await.unwrap_or_else(|e| panic!("seed {line}: {e}"));
+            let out =
+                self.service.create(&system(), input(line), None).await.unwrap_or_else(|e| panic!("seed {line}: {e}"));
             assert!(matches!(out, auditlog_store::Created::Logged(_)), "seed not logged: {line}");
         }
     }

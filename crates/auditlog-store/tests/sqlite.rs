@@ -1,0 +1,125 @@
+//! What only the embedded store has: the file itself. WAL mode, migrations
+//! on first use and on reopen, and clear errors for files it cannot use.
+
+use std::time::Duration;
+
+use auditlog_store::StoreError;
+use auditlog_store::sqlite::{SqliteOptions, SqliteStore, path_from_url, schema};
+
+fn open(path: &std::path::Path, busy_ms: u64) -> Result<SqliteStore, StoreError> {
+    SqliteStore::open(path, SqliteOptions { busy_timeout: Duration::from_millis(busy_ms), ..Default::default() })
+}
+
+#[test]
+fn urls() {
+    assert_eq!(path_from_url("sqlite://./auditlog-data/auditlog.db"), Some("./auditlog-data/auditlog.db".into()));
+    assert_eq!(path_from_url("sqlite:///var/lib/a.db"), Some("/var/lib/a.db".into()));
+    assert_eq!(path_from_url("sqlite:a.db"), Some("a.db".into()));
+    assert_eq!(path_from_url("sqlite://"), None);
+    assert_eq!(path_from_url("postgres://x"), None);
+}
+
+#[test]
+fn created_in_wal_mode_and_migrated_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/audit.db");
+    let store = open(&path, 1000).unwrap();
+    let conn = store.connect().unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, schema::LATEST);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND name LIKE 'audit_events_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["audit_events_action", "audit_events_created", "audit_events_resource", "audit_events_user"]);
+    drop(conn);
+    drop(store);
+    // Reopening migrates nothing and keeps the file usable.
+    let again = open(&path, 1000).unwrap();
+    let v: i64 = again.connect().unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, schema::LATEST);
+}
+
+#[test]
+fn indexes_serve_the_common_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("a.db"), 1000).unwrap();
+    let conn = store.connect().unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    for (sql, index) in [
+        ("SELECT * FROM audit_events e WHERE e.action = 'x' ORDER BY created DESC LIMIT 20", "audit_events_action"),
+        (
+            "SELECT * FROM audit_events e WHERE e.resource_id = 'x' ORDER BY created DESC LIMIT 20",
+            "audit_events_resource",
+        ),
+        (
+            "SELECT * FROM audit_events e WHERE e.user_id = 'x' AND created > 5 ORDER BY created DESC LIMIT 20",
+            "audit_events_user",
+        ),
+        ("SELECT * FROM audit_events e ORDER BY created DESC LIMIT 20", "audit_events_created"),
+    ] {
+        let p = plan(sql);
+        assert!(p.contains(index), "{sql}: {p}");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    std::fs::write(&path, "these are my notes, not a database, and they must survive".repeat(100)).unwrap();
+    let err = open(&path, 200).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Open { message, .. } if message == "the file is not an SQLite database"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("notes.db"), "names the file: {err}");
+    assert!(std::fs::read_to_string(&path).unwrap().starts_with("these are my notes"), "the file is untouched");
+}
+
+#[test]
+fn an_unreadable_path_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the database file should be.
+    let path = dir.path().join("is-a-dir.db");
+    std::fs::create_dir(&path).unwrap();
+    let err = open(&path, 200).unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(err.to_string().contains("is-a-dir.db"), "{err}");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 999).unwrap();
+    let err = open(&path, 200).unwrap_err().to_string();
+    assert!(err.contains("schema version 999 is newer than this auditlog supports"), "{err}");
+}
+
+#[test]
+fn a_database_locked_by_another_process_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    drop(open(&path, 1000).unwrap());
+    // Another process takes the file exclusively and keeps it.
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;").unwrap();
+    let err = open(&path, 200).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { waited_ms: 200, .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!("the database {} is locked by another process (waited 200 ms)", path.display())
+    );
+    other.execute_batch("COMMIT").unwrap();
+    drop(other);
+    open(&path, 1000).expect("usable again once the other process lets go");
+}
