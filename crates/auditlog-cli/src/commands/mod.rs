@@ -1,0 +1,8 @@
+//! One module per subcommand.
+
+pub mod actions;
+pub mod demo;
+pub mod ingest;
+pub mod migrate;
+pub mod search;
+pub mod show;

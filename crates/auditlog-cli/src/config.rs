@@ -1,0 +1,73 @@
+//! Finding and reading the configuration, and opening what it points at.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use auditlog_core::{AuditLog, Config};
+use auditlog_store::Store;
+use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
+
+use crate::UsageError;
+
+/// The default configuration file, looked for in the working directory.
+pub const DEFAULT_PATH: &str = "auditlog.toml";
+
+/// The configuration in effect and where it came from.
+pub struct Loaded {
+    pub config: Config,
+    /// The file read, if any.
+    pub path: Option<PathBuf>,
+}
+
+/// Reads `--config` (or `AUDITLOG_CONFIG`), else `./auditlog.toml` when it
+/// exists, else the application defaults. The application defaults differ
+/// from the library's in one way: logging is enabled (the command-line tool
+/// exists to log). Environment variables override the file in every case.
+pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
+    let path = match explicit {
+        Some(p) if !p.exists() => {
+            return Err(UsageError(format!("configuration file {} does not exist", p.display())).into());
+        }
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.exists()),
+    };
+    let (text, origin) = match &path {
+        Some(p) => (std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?, p.display().to_string()),
+        None => ("AUDIT_LOGS_ENABLED = true\n".to_owned(), "defaults".to_owned()),
+    };
+    let base = path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+    let config = Config::load(&text, &origin, std::env::vars(), &|schema| {
+        std::fs::read_to_string(base.join(schema)).map_err(|e| e.to_string())
+    })?;
+    Ok(Loaded { config, path })
+}
+
+impl Loaded {
+    /// The action registry and flags of this configuration.
+    pub fn audit_log(&self) -> anyhow::Result<Arc<AuditLog>> {
+        Ok(Arc::new(AuditLog::from_config(&self.config)?))
+    }
+
+    /// The SQLite options of this configuration.
+    pub fn sqlite_options(&self) -> SqliteOptions {
+        SqliteOptions { synchronous: self.config.sqlite_synchronous, ..Default::default() }
+    }
+
+    /// Opens the configured store (creating and migrating SQLite on first use).
+    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let url = &self.config.database_url;
+        match auditlog_store::sqlite::path_from_url(url) {
+            Some(path) => Ok(Arc::new(SqliteStore::open(path, self.sqlite_options())?)),
+            None => Err(UsageError(format!("database_url {url:?}: this command supports sqlite:// databases")).into()),
+        }
+    }
+
+    /// Opens the configured SQLite store, or explains that the command needs one.
+    pub fn open_sqlite(&self, command: &str) -> anyhow::Result<SqliteStore> {
+        let url = &self.config.database_url;
+        let path = auditlog_store::sqlite::path_from_url(url)
+            .ok_or_else(|| UsageError(format!("`auditlog {command}` needs a sqlite:// database_url, not {url:?}")))?;
+        Ok(SqliteStore::open(path, self.sqlite_options())?)
+    }
+}

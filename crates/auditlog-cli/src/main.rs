@@ -1,0 +1,110 @@
+//! The `auditlog` binary: command-line parsing, configuration loading, and
+//! exit codes (0 ok, 1 failure, 2 bad usage — including a bad configuration).
+
+mod commands;
+mod config;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "auditlog", version, about = "Audit logging for research-data repositories", propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML). Default: ./auditlog.toml when it exists.
+    #[arg(long, global = true, env = "AUDITLOG_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format of commands that print results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or upgrade the database schema.
+    Migrate,
+    /// Store events from an NDJSON file (one event per line; `-` reads stdin).
+    Ingest(commands::ingest::Args),
+    /// Search events with the query language.
+    Search(commands::search::Args),
+    /// Show one event.
+    Show(commands::show::Args),
+    /// Work with the registered actions.
+    Actions {
+        #[command(subcommand)]
+        command: commands::actions::Command,
+    },
+    /// Seed a realistic demo instance through the drafts/records demo module.
+    Demo(commands::demo::Args),
+}
+
+/// A failure that is the user's to fix (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A command's verdict when it ran but found problems (exit code 1, after
+/// it has printed them).
+#[derive(Debug)]
+pub struct Failed;
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Failed>() => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.is::<UsageError>() || e.is::<auditlog_core::config::ConfigError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let loaded = config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Migrate => commands::migrate::run(&loaded).await,
+        Command::Ingest(args) => commands::ingest::run(&loaded, args).await,
+        Command::Search(args) => commands::search::run(&loaded, args).await,
+        Command::Show(args) => commands::show::run(&loaded, args).await,
+        Command::Actions { command } => commands::actions::run(&loaded, command),
+        Command::Demo(args) => commands::demo::run(&loaded, args).await,
+    }
+}
