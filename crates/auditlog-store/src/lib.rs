@@ -1,13 +1,17 @@
 //! Where audit events live. The [`Store`] trait is the interface; SQLite
 //! ([`sqlite`]) is the embedded default. [`lower`] turns a parsed query into a
 //! dialect-free condition that each store renders with its own [`sql::Dialect`].
-//! [`service`] adds permissions and the feature flag on top of any store.
+//! [`postgres`] is the production store (monthly partitions). [`retention`]
+//! decides what has expired; every store deletes it. [`service`] adds
+//! permissions and the feature flag on top of any store.
 //!
 //! Architecture invariant: stores never see query text or HTTP; they receive
 //! validated events and search plans.
 
 pub mod error;
 pub mod lower;
+pub mod postgres;
+pub mod retention;
 pub mod search;
 pub mod service;
 pub mod sql;
@@ -15,6 +19,7 @@ pub mod sqlite;
 pub mod store;
 
 pub use error::{QueryError, StoreError};
+pub use retention::{RetentionMode, RetentionPolicy, RetentionReport};
 pub use search::{SearchParams, SearchPlan, SearchResult, Sort};
 pub use service::{AuditLogService, Created, ServiceError};
 pub use store::Store;

@@ -2,10 +2,11 @@
 //! permissions or actions: they keep validated events and answer plans.
 
 use async_trait::async_trait;
-use auditlog_core::{Event, User};
+use auditlog_core::{Event, Timestamp, User};
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::retention::{RetentionMode, RetentionPolicy, RetentionReport};
 use crate::search::{SearchPlan, StoreHits};
 
 #[async_trait]
@@ -28,4 +29,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Fails when the database cannot be reached.
     async fn health(&self) -> Result<(), StoreError>;
+
+    /// Removes the events expired at `now` under `policy` (SPEC 8): in
+    /// batches of `policy.batch_size`, one transaction each, under a
+    /// single-run lock. A run that finds the lock taken deletes nothing and
+    /// reports `ran: false`. Running it again deletes nothing more.
+    async fn run_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now: Timestamp,
+        mode: RetentionMode,
+    ) -> Result<RetentionReport, StoreError>;
 }

@@ -1,5 +1,6 @@
 //! What only the embedded store has: the file itself. WAL mode, migrations
-//! on first use and on reopen, and clear errors for files it cannot use.
+//! on first use and on reopen, clear errors for files it cannot use, and
+//! the retention lock file beside it.
 
 use std::time::Duration;
 
@@ -122,4 +123,24 @@ fn a_database_locked_by_another_process_is_reported() {
     other.execute_batch("COMMIT").unwrap();
     drop(other);
     open(&path, 1000).expect("usable again once the other process lets go");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_lock_file_admits_one_run_per_database() {
+    use auditlog_core::{RetentionPeriod, Timestamp};
+    use auditlog_store::{RetentionMode, RetentionPolicy, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    // Two stores on one file stand for two processes.
+    let (a, b) = (open(&path, 1000).unwrap(), open(&path, 1000).unwrap());
+    assert_eq!(a.retention_lock_path(), dir.path().join("a.db.retention-lock"));
+    let held = a.try_retention_lock().await.unwrap().expect("the lock is free");
+    assert!(b.try_retention_lock().await.unwrap().is_none());
+    let policy = RetentionPolicy { default: RetentionPeriod::Days(30), per_action: Default::default(), batch_size: 10 };
+    let now: Timestamp = "2026-03-15T00:00:00Z".parse().unwrap();
+    assert!(!b.run_retention(&policy, now, RetentionMode::Delete).await.unwrap().ran);
+    drop(held);
+    assert!(b.run_retention(&policy, now, RetentionMode::Delete).await.unwrap().ran, "released with its holder");
+    assert!(a.try_retention_lock().await.unwrap().is_some(), "and released again after the run");
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auditlog_core::{ContextData, EventDraft, Identity};
+use auditlog_store::postgres::PgStore;
 use auditlog_store::sqlite::{SqliteStore, UnitOfWork, UowError};
 use common::{Backend, TestStore};
 
@@ -95,10 +96,64 @@ impl Host for SqliteHost {
     }
 }
 
+struct PgHost {
+    store: Arc<PgStore>,
+    audit: Arc<auditlog_core::AuditLog>,
+}
+
+#[async_trait::async_trait]
+impl Host for PgHost {
+    async fn setup(&self) {
+        let client = self.store.pool().get().await.unwrap();
+        client.batch_execute("CREATE TABLE things (name text NOT NULL)").await.unwrap();
+    }
+
+    async fn run(
+        &self,
+        thing: String,
+        drafts: Vec<EventDraft>,
+        finish: Finish,
+        hooks: Arc<AtomicUsize>,
+    ) -> Result<Vec<uuid::Uuid>, String> {
+        let mut client = self.store.pool().get().await.map_err(|e| e.to_string())?;
+        let mut uow =
+            auditlog_store::postgres::UnitOfWork::begin(&mut client, &self.audit).await.map_err(|e| e.to_string())?;
+        uow.execute("INSERT INTO things (name) VALUES ($1)", &[&thing]).await.map_err(|e| e.to_string())?;
+        for d in drafts {
+            // Like a careless host, keep going after an invalid event: the
+            // commit must still refuse.
+            let _ = uow.register(d).await;
+        }
+        let h = hooks.clone();
+        uow.on_commit(move |events| {
+            h.fetch_add(events.len(), Ordering::SeqCst);
+        });
+        match finish {
+            Finish::Commit => uow
+                .commit()
+                .await
+                .map(|events| events.iter().map(|e| e.id).collect())
+                .map_err(|e: UowError| e.to_string()),
+            Finish::Rollback => uow.rollback().await.map(|_| Vec::new()).map_err(|e| e.to_string()),
+            Finish::HostError => {
+                drop(uow);
+                Err("host failed".into())
+            }
+        }
+    }
+
+    async fn things(&self) -> Vec<String> {
+        let client = self.store.pool().get().await.unwrap();
+        let rows = client.query("SELECT name FROM things ORDER BY name COLLATE \"C\"", &[]).await.unwrap();
+        rows.iter().map(|r| r.get(0)).collect()
+    }
+}
+
 async fn host(b: Backend) -> (TestStore, Arc<dyn Host>) {
     let t = b.open().await;
     let h: Arc<dyn Host> = match b {
         Backend::Sqlite => Arc::new(SqliteHost { store: t.sqlite.clone().unwrap(), audit: t.audit.clone() }),
+        Backend::Postgres => Arc::new(PgHost { store: t.postgres.clone().unwrap(), audit: t.audit.clone() }),
     };
     h.setup().await;
     (t, h)

@@ -8,6 +8,7 @@
 //! lets proceed alongside the writer.
 
 mod dialect;
+mod retention;
 pub mod schema;
 mod uow;
 
@@ -24,6 +25,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub use dialect::SqliteDialect;
+pub use retention::RetentionLock;
 pub use uow::{UnitOfWork, UowError};
 
 use crate::error::StoreError;
@@ -476,5 +478,14 @@ impl Store for SqliteStore {
 
     async fn health(&self) -> Result<(), StoreError> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err)).await
+    }
+
+    async fn run_retention(
+        &self,
+        policy: &crate::retention::RetentionPolicy,
+        now: Timestamp,
+        mode: crate::retention::RetentionMode,
+    ) -> Result<crate::retention::RetentionReport, StoreError> {
+        retention::run(self, policy, now, mode).await
     }
 }

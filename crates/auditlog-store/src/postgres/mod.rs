@@ -1,0 +1,451 @@
+//! The production store: PostgreSQL through a deadpool connection pool.
+//!
+//! Events live in one table range-partitioned by month ([`schema`],
+//! [`partitions`]); metadata is JSONB searched with jsonpath; free text is a
+//! tsvector built in Rust so that it tokenizes exactly like SQLite's FTS5
+//! index ([`dialect`]); facet counts are insert-only deltas ([`counts`]).
+//! Queries are lowered once ([`crate::lower`]) and rendered by [`PgDialect`].
+//!
+//! Connections fail fast: a pool that cannot hand out a connection within
+//! [`PgOptions::wait_timeout`], or a server that cannot be reached within
+//! [`PgOptions::connect_timeout`], yields [`StoreError::Unavailable`] so a
+//! server answers 503 instead of hanging. Every checkout verifies its
+//! connection, so the pool recovers by itself once the database is back.
+
+mod counts;
+mod dialect;
+mod partitions;
+mod retention;
+mod schema;
+mod uow;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auditlog_core::{Event, Resource, Timestamp, User};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{GenericClient, NoTls, Row};
+use uuid::Uuid;
+
+pub use dialect::{PgDialect, fold, index_tokens};
+pub use partitions::{MONTHS_AHEAD, Partition, PartitionReport, partition_name};
+pub use retention::RetentionLock;
+pub use schema::LATEST;
+pub use uow::{UnitOfWork, UowError};
+
+use crate::error::StoreError;
+use crate::retention::{RetentionMode, RetentionPolicy, RetentionReport};
+use crate::search::{SearchPlan, Sort, StoreHits};
+use crate::sql::{self, Param, Sql};
+use crate::store::Store;
+
+/// Connection settings. The defaults fail fast: two seconds to get a
+/// connection, thirty for a statement.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Largest number of pooled connections.
+    pub max_connections: usize,
+    /// Longest wait to open a connection to the server.
+    pub connect_timeout: Duration,
+    /// Longest wait for a free pooled connection.
+    pub wait_timeout: Duration,
+    /// Server-side `statement_timeout` of every session; `None` leaves the
+    /// server's (or the URL's `options=-c statement_timeout=...`) in force.
+    /// Migrations and partition maintenance lift it for their DDL.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(2),
+            wait_timeout: Duration::from_secs(2),
+            statement_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Whether a `database_url` names PostgreSQL.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Advisory lock classes (the first key of the two-key form; the second is
+/// a hash of the schema, so stores in different schemas of one database,
+/// such as the tests', never contend).
+#[derive(Debug, Clone, Copy)]
+#[repr(i32)]
+pub(crate) enum LockClass {
+    Migrate = 0x6175_6401,
+    Partitions = 0x6175_6402,
+    Retention = 0x6175_6403,
+    Counts = 0x6175_6404,
+}
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool,
+    location: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("location", &self.location).finish()
+    }
+}
+
+impl PgStore {
+    /// A store for a `postgres://` URL. Opens no connection yet: the first
+    /// call that needs one does (see [`PgStore::migrate`]).
+    pub fn connect(url: &str, opts: PgOptions) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open {
+            location: "PostgreSQL".into(),
+            message: format!("the database URL is not a valid PostgreSQL URL: {e}"),
+        })?;
+        Self::connect_with(config, opts)
+    }
+
+    /// Like [`PgStore::connect`], from a parsed configuration.
+    pub fn connect_with(mut config: tokio_postgres::Config, opts: PgOptions) -> Result<Self, StoreError> {
+        let location = describe(&config);
+        config.connect_timeout(opts.connect_timeout);
+        // Notice a vanished server or a cut network within a minute or so.
+        config.keepalives_idle(Duration::from_secs(30));
+        if config.get_application_name().is_none() {
+            config.application_name("auditlog");
+        }
+        if let Some(t) = opts.statement_timeout {
+            let existing = config.get_options().unwrap_or("").to_owned();
+            if !existing.contains("statement_timeout") {
+                config.options(format!("{existing} -c statement_timeout={}", t.as_millis()).trim_start());
+            }
+        }
+        // `Verified` runs an empty query on every checkout: a connection the
+        // server has closed is replaced instead of failing the caller.
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Verified });
+        let pool = Pool::builder(manager)
+            .max_size(opts.max_connections.max(1))
+            .wait_timeout(Some(opts.wait_timeout))
+            .create_timeout(Some(opts.connect_timeout))
+            .recycle_timeout(Some(opts.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Open { location: location.clone(), message: e.to_string() })?;
+        Ok(PgStore { pool, location })
+    }
+
+    /// `postgres://host:port/dbname`, without credentials.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The connection pool, for a host's own transactions (see
+    /// [`UnitOfWork`]).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Closes the pool: idle connections now, busy ones when returned.
+    pub fn close(&self) {
+        self.pool.close();
+    }
+
+    /// A pooled connection, or why there is none.
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Timeout(kind) => StoreError::Unavailable(format!(
+                "no database connection to {} within the timeout ({})",
+                self.location,
+                match kind {
+                    deadpool_postgres::TimeoutType::Wait => "all connections busy",
+                    deadpool_postgres::TimeoutType::Create => "connecting",
+                    deadpool_postgres::TimeoutType::Recycle => "checking a pooled connection",
+                }
+            )),
+            PoolError::Backend(e) => match e.as_db_error().map(|d| d.code().code()) {
+                // Wrong password, unknown role or database: not transient.
+                Some(code) if code.starts_with("28") || code == "3D000" => {
+                    StoreError::Open { location: self.location.clone(), message: e.to_string() }
+                }
+                _ => match map_pg(e) {
+                    StoreError::Unavailable(m) => StoreError::Unavailable(format!("{}: {m}", self.location)),
+                    other => other,
+                },
+            },
+            PoolError::Closed => StoreError::Unavailable("the connection pool is closed".into()),
+            PoolError::NoRuntimeSpecified => StoreError::internal("the connection pool has no runtime"),
+            PoolError::PostCreateHook(e) => StoreError::Unavailable(e.to_string()),
+        })
+    }
+}
+
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("postgres://{host}:{port}/{}", config.get_dbname().unwrap_or(""))
+}
+
+/// A PostgreSQL error as a store error: lost or refused connections,
+/// server shutdowns and statement timeouts are [`StoreError::Unavailable`].
+pub(crate) fn map_pg(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        let message = match db.detail() {
+            Some(d) => format!("{} ({d})", db.message()),
+            None => db.message().to_owned(),
+        };
+        return if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
+            StoreError::Unavailable(message)
+        } else if code == "57014" {
+            StoreError::Unavailable(format!("the database did not answer in time: {message}"))
+        } else if code == "55P03" {
+            StoreError::Unavailable(format!("the database is busy: {message}"))
+        } else {
+            StoreError::Internal(format!("{message} [SQLSTATE {code}]"))
+        };
+    }
+    let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if e.is_closed() || io { StoreError::Unavailable(e.to_string()) } else { StoreError::Internal(e.to_string()) }
+}
+
+/// Writes events with their full-text vectors and facet count deltas, in
+/// the caller's transaction (the store's own or a host's unit of work).
+pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = events.iter().find(|e| !seen.insert(e.id)) {
+        return Err(StoreError::Duplicate(dup.id));
+    }
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let created: Vec<chrono::DateTime<chrono::Utc>> = events.iter().map(|e| e.created.as_datetime()).collect();
+    let action: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    let rtype: Vec<&str> = events.iter().map(|e| e.resource.kind.as_str()).collect();
+    let rid: Vec<&str> = events.iter().map(|e| e.resource.id.as_str()).collect();
+    let uid: Vec<&str> = events.iter().map(|e| e.user.id.as_str()).collect();
+    let uname: Vec<Option<&str>> = events.iter().map(|e| e.user.username.as_deref()).collect();
+    let email: Vec<&str> = events.iter().map(|e| e.user.email.as_str()).collect();
+    let metadata: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.metadata))
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::internal)?;
+    let message: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
+    let fts: Vec<String> = events.iter().map(dialect::tsvector).collect();
+    let r = c
+        .execute_typed(
+            "INSERT INTO audit_events
+                 (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message, fts)
+             SELECT u.id, u.created, u.action, u.rtype, u.rid, u.uid, u.uname, u.email, u.metadata::jsonb, u.message, u.fts::tsvector
+             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                  AS u(id, created, action, rtype, rid, uid, uname, email, metadata, message, fts)",
+            &[
+                (&ids, Type::UUID_ARRAY),
+                (&created, Type::TIMESTAMPTZ_ARRAY),
+                (&action, Type::TEXT_ARRAY),
+                (&rtype, Type::TEXT_ARRAY),
+                (&rid, Type::TEXT_ARRAY),
+                (&uid, Type::TEXT_ARRAY),
+                (&uname, Type::TEXT_ARRAY),
+                (&email, Type::TEXT_ARRAY),
+                (&metadata, Type::TEXT_ARRAY),
+                (&message, Type::TEXT_ARRAY),
+                (&fts, Type::TEXT_ARRAY),
+            ],
+        )
+        .await;
+    if let Err(e) = r {
+        return Err(match e.as_db_error() {
+            Some(db) if db.code().code() == "23505" => {
+                // "Key (id, created)=(<uuid>, ...) already exists."
+                let id = db
+                    .detail()
+                    .and_then(|d| d.split_once("=(").and_then(|(_, rest)| rest.get(..36)))
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                    .or_else(|| (events.len() == 1).then(|| events[0].id));
+                match id {
+                    Some(id) => StoreError::Duplicate(id),
+                    None => map_pg(e),
+                }
+            }
+            _ => map_pg(e),
+        });
+    }
+    let mut deltas: std::collections::BTreeMap<(&str, &str), i64> = std::collections::BTreeMap::new();
+    for e in events {
+        *deltas.entry((&e.resource.kind, &e.action)).or_default() += 1;
+    }
+    counts::add(c, deltas.into_iter().map(|((r, a), n)| (r, a, n))).await
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
+
+fn row_to_event(r: &Row) -> Result<Event, StoreError> {
+    let bad = |e: tokio_postgres::Error| StoreError::Internal(format!("unreadable stored event: {e}"));
+    let id: Uuid = r.try_get(0).map_err(bad)?;
+    let created: chrono::DateTime<chrono::Utc> = r.try_get(1).map_err(bad)?;
+    let metadata = match r.try_get::<_, serde_json::Value>(8).map_err(bad)? {
+        serde_json::Value::Object(m) => m,
+        other => return Err(StoreError::Internal(format!("event {id}: metadata is not an object: {other}"))),
+    };
+    Ok(Event {
+        id,
+        created: Timestamp::from_datetime(created),
+        action: r.try_get(2).map_err(bad)?,
+        resource: Resource { kind: r.try_get(3).map_err(bad)?, id: r.try_get(4).map_err(bad)? },
+        user: User {
+            id: r.try_get(5).map_err(bad)?,
+            username: r.try_get(6).map_err(bad)?,
+            email: r.try_get(7).map_err(bad)?,
+        },
+        metadata,
+        message: r.try_get(9).map_err(bad)?,
+    })
+}
+
+/// The parameters of built SQL with their types.
+fn typed(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    params
+        .iter()
+        .map(|p| match p {
+            Param::Text(s) => (s as &(dyn ToSql + Sync), Type::TEXT),
+            Param::Int(i) => (i as &(dyn ToSql + Sync), Type::INT8),
+            Param::Real(f) => (f as &(dyn ToSql + Sync), Type::FLOAT8),
+        })
+        .collect()
+}
+
+/// Runs built SQL (one round trip: types are given, nothing is prepared).
+async fn query(c: &(impl GenericClient + Sync), q: &Sql) -> Result<Vec<Row>, StoreError> {
+    c.query_typed(&q.text, &typed(&q.params)).await.map_err(map_pg)
+}
+
+/// Runs a search plan on one connection.
+pub async fn search_on(c: &(impl GenericClient + Sync), plan: &SearchPlan) -> Result<StoreHits, StoreError> {
+    let d = PgDialect;
+    let mut q = Sql::dollar();
+    q.push("SELECT ").push(EVENT_COLUMNS).push(" FROM audit_events e WHERE ");
+    sql::render(&plan.hits_cond(), &mut q, &d);
+    let rank = if plan.sort == Sort::BestMatch { dialect::tsquery_any(&plan.scoring) } else { None };
+    match (rank, plan.sort) {
+        (Some(tsq), _) => {
+            q.push(" ORDER BY ts_rank(e.fts, ").text_param(tsq).push("::tsquery) DESC, e.created DESC, e.seq DESC");
+        }
+        (None, Sort::Oldest) => {
+            q.push(" ORDER BY e.created ASC, e.seq ASC");
+        }
+        (None, _) => {
+            q.push(" ORDER BY e.created DESC, e.seq DESC");
+        }
+    }
+    q.push(" LIMIT ").param(Param::Int(plan.limit as i64)).push(" OFFSET ").param(Param::Int(plan.offset as i64));
+    let hits = query(c, &q).await?.iter().map(row_to_event).collect::<Result<Vec<_>, _>>()?;
+    let mut out = StoreHits { hits, cells: Vec::new(), total: None };
+    if !plan.aggregate {
+        return Ok(out);
+    }
+    if plan.base == crate::lower::Cond::True {
+        out.cells = counts::cells(c).await?;
+    } else {
+        let mut a = Sql::dollar();
+        a.push("SELECT e.resource_type, e.action, count(*) FROM audit_events e WHERE ");
+        sql::render(&plan.base, &mut a, &d);
+        a.push(" GROUP BY 1, 2");
+        out.cells = query(c, &a)
+            .await?
+            .iter()
+            .map(|r| crate::search::FacetCell {
+                resource_type: r.get(0),
+                action: r.get(1),
+                count: r.get::<_, i64>(2) as u64,
+            })
+            .collect();
+    }
+    Ok(out)
+}
+
+/// Housekeeping after a read: its failure must not fail the read.
+async fn compact_quietly(client: &mut tokio_postgres::Client) {
+    if let Err(e) = counts::compact_if_needed(client).await {
+        tracing::warn!(error = %e, "could not compact the facet counts");
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn insert(&self, events: Vec<Event>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_pg)?;
+        insert_events(&*tx, &events).await?;
+        tx.commit().await.map_err(map_pg)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Event>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query_typed(&format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = $1"), &[(&id, Type::UUID)])
+            .await
+            .map_err(map_pg)?;
+        rows.first().map(row_to_event).transpose()
+    }
+
+    async fn search(&self, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
+        let mut client = self.client().await?;
+        let hits = search_on(&**client, plan).await?;
+        if plan.aggregate && plan.base == crate::lower::Cond::True {
+            compact_quietly(&mut client).await;
+        }
+        Ok(hits)
+    }
+
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query_typed(
+                "SELECT user_id, user_username, user_email FROM audit_events
+                 WHERE user_id = $1 ORDER BY created DESC, seq DESC LIMIT 1",
+                &[(&id, Type::TEXT)],
+            )
+            .await
+            .map_err(map_pg)?;
+        Ok(rows.first().map(|r| User { id: r.get(0), username: r.get(1), email: r.get(2) }))
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        let n = counts::total(&**client).await?;
+        compact_quietly(&mut client).await;
+        Ok(n)
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await.map_err(map_pg)?;
+        Ok(())
+    }
+
+    async fn run_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now: Timestamp,
+        mode: RetentionMode,
+    ) -> Result<RetentionReport, StoreError> {
+        retention::run(self, policy, now, mode).await
+    }
+}

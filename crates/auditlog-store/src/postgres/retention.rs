@@ -1,0 +1,252 @@
+//! Retention on PostgreSQL. One run at a time per schema: a session
+//! advisory lock, taken without waiting, on a connection detached from the
+//! pool (should the run die, closing that connection releases the lock).
+//!
+//! A month partition whose events have all expired (its end is at or before
+//! the cutoff of every action in it, none kept forever) is detached and
+//! dropped whole; the remaining expired events are deleted in batches of
+//! `batch_size`, oldest first, each batch one transaction. Both paths count
+//! what they remove per action and take it off the facet counts in the same
+//! transaction. When expiry comes to keep Merkle leaf hashes, it changes
+//! [`expire_events`] (for rows) and [`drop_partition`] (for partitions), and
+//! nothing else: leaves will live outside the partitions.
+
+use auditlog_core::Timestamp;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use uuid::Uuid;
+
+use super::partitions::{self, Partition};
+use super::{LockClass, PgStore, counts, map_pg};
+use crate::error::StoreError;
+use crate::retention::{self, RetentionMode, RetentionPolicy, RetentionReport};
+
+/// Proof that this process runs retention on the schema. Release it with
+/// [`RetentionLock::release`]; merely dropping it closes its connection,
+/// which releases the lock as soon as the server notices.
+pub struct RetentionLock {
+    client: deadpool_postgres::ClientWrapper,
+}
+
+impl std::fmt::Debug for RetentionLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetentionLock")
+    }
+}
+
+impl RetentionLock {
+    pub async fn release(self) -> Result<(), StoreError> {
+        self.client
+            .query_typed(
+                "SELECT pg_advisory_unlock($1, hashtext(current_schema()))",
+                &[(&(LockClass::Retention as i32), Type::INT4)],
+            )
+            .await
+            .map_err(map_pg)?;
+        Ok(())
+    }
+}
+
+impl PgStore {
+    /// Takes the retention lock, or `None` when another run holds it.
+    pub async fn try_retention_lock(&self) -> Result<Option<RetentionLock>, StoreError> {
+        let client = deadpool_postgres::Object::take(self.client().await?);
+        let got: bool = client
+            .query_typed_one(
+                "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
+                &[(&(LockClass::Retention as i32), Type::INT4)],
+            )
+            .await
+            .map_err(map_pg)?
+            .get(0);
+        Ok(got.then_some(RetentionLock { client }))
+    }
+}
+
+pub(super) async fn run(
+    store: &PgStore,
+    policy: &RetentionPolicy,
+    now: Timestamp,
+    mode: RetentionMode,
+) -> Result<RetentionReport, StoreError> {
+    let Some(mut lock) = store.try_retention_lock().await? else {
+        return Ok(RetentionReport::not_run(mode));
+    };
+    let report = run_locked(&mut lock.client, policy, now, mode).await;
+    if let Err(e) = lock.release().await {
+        tracing::warn!(error = %e, "could not release the retention lock; closing its connection releases it");
+    }
+    report
+}
+
+async fn run_locked(
+    client: &mut tokio_postgres::Client,
+    policy: &RetentionPolicy,
+    now: Timestamp,
+    mode: RetentionMode,
+) -> Result<RetentionReport, StoreError> {
+    let mut report = RetentionReport::started(mode);
+    let this_month = Timestamp::from_datetime(retention::month_start(now));
+    for p in partitions::list(&*client).await? {
+        if p.to > this_month {
+            continue;
+        }
+        let actions = partitions::actions_in(&*client, &p).await?;
+        if !droppable(&actions, &p, policy, now) {
+            continue;
+        }
+        match mode {
+            // A dry run counts these rows with all the others below.
+            RetentionMode::DryRun => report.dropped_partitions.push(p.name.clone()),
+            RetentionMode::Delete => {
+                if let Some(cells) = drop_partition(client, &p, policy, now).await? {
+                    for (_, action, n) in cells {
+                        report.add(&action, n as u64);
+                    }
+                    tracing::info!(partition = %p.name, "dropped expired partition");
+                    report.dropped_partitions.push(p.name.clone());
+                }
+            }
+        }
+    }
+    let present = counts::actions(&*client).await?;
+    let batch = i64::from(policy.batch_size.max(1));
+    for (action, cutoff) in policy.expiring(present, now) {
+        let cutoff = cutoff.as_datetime();
+        match mode {
+            RetentionMode::DryRun => {
+                let n: i64 = client
+                    .query_typed_one(
+                        "SELECT count(*) FROM audit_events WHERE action = $1 AND created < $2",
+                        &[(&action, Type::TEXT), (&cutoff, Type::TIMESTAMPTZ)],
+                    )
+                    .await
+                    .map_err(map_pg)?
+                    .get(0);
+                report.add(&action, n as u64);
+            }
+            RetentionMode::Delete => loop {
+                let n = expire_batch(client, &action, cutoff, batch).await?;
+                if n > 0 {
+                    report.batches += 1;
+                    report.add(&action, n as u64);
+                }
+                if n < batch {
+                    break;
+                }
+            },
+        }
+    }
+    if mode == RetentionMode::Delete {
+        counts::compact(client).await?;
+    }
+    Ok(report)
+}
+
+/// Whether every event of a partition has expired: the partition ends at or
+/// before the cutoff of each action in it. An empty partition goes once the
+/// default period has passed it.
+fn droppable(actions: &[String], p: &Partition, policy: &RetentionPolicy, now: Timestamp) -> bool {
+    let expired = |cutoff: Option<Timestamp>| cutoff.is_some_and(|c| c >= p.to);
+    if actions.is_empty() {
+        expired(retention::cutoff(policy.default, now))
+    } else {
+        actions.iter().all(|a| expired(policy.cutoff(a, now)))
+    }
+}
+
+/// Detaches and drops a partition whose events have all expired, taking
+/// them off the facet counts; `Some(events per (resource type, action))`
+/// when dropped. The events table is locked first, so what is counted is
+/// what is dropped; if the lock is not granted in time (a long query), the
+/// partition stays and its rows go the batched way.
+async fn drop_partition(
+    client: &mut tokio_postgres::Client,
+    p: &Partition,
+    policy: &RetentionPolicy,
+    now: Timestamp,
+) -> Result<Option<Vec<(String, String, i64)>>, StoreError> {
+    let tx = partitions::begin_ddl(client).await?;
+    match tx.batch_execute("LOCK TABLE ONLY audit_events IN ACCESS EXCLUSIVE MODE").await {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+            tracing::warn!(partition = %p.name, "events table busy; deleting the partition's rows in batches instead");
+            return Ok(None);
+        }
+        Err(e) => return Err(map_pg(e)),
+    }
+    let exists: bool = tx
+        .query_typed_one("SELECT to_regclass($1) IS NOT NULL", &[(&p.name, Type::TEXT)])
+        .await
+        .map_err(map_pg)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let cells = partitions::counts_in(&tx, p).await?;
+    let mut actions: Vec<String> = cells.iter().map(|(_, a, _)| a.clone()).collect();
+    actions.sort();
+    actions.dedup();
+    if !droppable(&actions, p, policy, now) {
+        return Ok(None);
+    }
+    let name = &p.name;
+    tx.batch_execute(&format!("ALTER TABLE audit_events DETACH PARTITION {name}; DROP TABLE {name}"))
+        .await
+        .map_err(map_pg)?;
+    counts::add(&tx, cells.iter().map(|(r, a, n)| (r.as_str(), a.as_str(), -n))).await?;
+    tx.commit().await.map_err(map_pg)?;
+    Ok(Some(cells))
+}
+
+/// One batch: the oldest `limit` expired events of `action`, in one
+/// transaction. Returns how many went.
+async fn expire_batch(
+    client: &mut tokio_postgres::Client,
+    action: &str,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> Result<i64, StoreError> {
+    let tx = client.transaction().await.map_err(map_pg)?;
+    let rows = tx
+        .query_typed(
+            "SELECT id, created FROM audit_events WHERE action = $1 AND created < $2 ORDER BY created LIMIT $3",
+            &[(&action, Type::TEXT), (&cutoff, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
+        )
+        .await
+        .map_err(map_pg)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
+    let created: Vec<chrono::DateTime<chrono::Utc>> = rows.iter().map(|r| r.get(1)).collect();
+    let n = expire_events(&tx, action, &ids, &created).await?;
+    tx.commit().await.map_err(map_pg)?;
+    Ok(n)
+}
+
+/// The one place PostgreSQL deletes expired events row by row: the events
+/// `ids` of `action` (created within the span of `created`, which lets the
+/// planner visit only their partitions), and their facet counts.
+async fn expire_events(
+    tx: &tokio_postgres::Transaction<'_>,
+    action: &str,
+    ids: &[Uuid],
+    created: &[chrono::DateTime<chrono::Utc>],
+) -> Result<i64, StoreError> {
+    let (Some(first), Some(last)) = (created.iter().min(), created.iter().max()) else {
+        return Ok(0);
+    };
+    let rows = tx
+        .query_typed(
+            "WITH gone AS (
+                 DELETE FROM audit_events
+                 WHERE id = ANY($1) AND action = $2 AND created >= $3 AND created <= $4
+                 RETURNING resource_type
+             )
+             SELECT resource_type, count(*) FROM gone GROUP BY 1",
+            &[(&ids, Type::UUID_ARRAY), (&action, Type::TEXT), (first, Type::TIMESTAMPTZ), (last, Type::TIMESTAMPTZ)],
+        )
+        .await
+        .map_err(map_pg)?;
+    let gone: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    counts::add(tx, gone.iter().map(|(r, n)| (r.as_str(), action, -n))).await?;
+    Ok(gone.iter().map(|(_, n)| n).sum())
+}
