@@ -5,6 +5,7 @@
 //!
 //! Run with `cargo run --release -p auditlog-bench -- <scenario>`.
 
+mod http;
 mod ingest;
 mod query;
 mod stats;
@@ -24,11 +25,14 @@ enum Scenario {
     Ingest(ingest::Args),
     /// Search latency on a large seeded store vs hand-written SQL (SQLite).
     Query(query::Args),
+    /// The HTTP server under load vs the library directly (SQLite).
+    Http(http::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Ingest(args) => ingest::run(args),
         Scenario::Query(args) => query::run(args),
+        Scenario::Http(args) => http::run(args),
     }
 }

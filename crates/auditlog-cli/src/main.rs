@@ -32,6 +32,8 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the HTTP API (writes a first configuration when there is none).
+    Serve(commands::serve::Args),
     /// Create or upgrade the database schema.
     Migrate,
     /// Store events from an NDJSON file (one event per line; `-` reads stdin).
@@ -47,6 +49,11 @@ enum Command {
     },
     /// Seed a realistic demo instance through the drafts/records demo module.
     Demo(commands::demo::Args),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: commands::token::Command,
+    },
 }
 
 /// A failure that is the user's to fix (exit code 2).
@@ -100,6 +107,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let loaded = config::load(cli.config.as_deref())?;
     match cli.command {
+        Command::Serve(args) => commands::serve::run(cli.config.as_deref(), loaded, args).await,
+        Command::Token { command } => commands::token::run(&loaded, command),
         Command::Migrate => commands::migrate::run(&loaded).await,
         Command::Ingest(args) => commands::ingest::run(&loaded, args).await,
         Command::Search(args) => commands::search::run(&loaded, args).await,

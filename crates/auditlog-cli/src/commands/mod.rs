@@ -5,4 +5,6 @@ pub mod demo;
 pub mod ingest;
 pub mod migrate;
 pub mod search;
+pub mod serve;
 pub mod show;
+pub mod token;
