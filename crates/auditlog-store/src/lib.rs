@@ -3,7 +3,8 @@
 //! dialect-free condition that each store renders with its own [`sql::Dialect`].
 //! [`postgres`] is the production store (monthly partitions). [`retention`]
 //! decides what has expired; every store deletes it. [`service`] adds
-//! permissions and the feature flag on top of any store.
+//! permissions and the feature flag on top of any store. [`transparency`] keeps
+//! every event as a leaf of a Merkle tree with signed checkpoints.
 //!
 //! Architecture invariant: stores never see query text or HTTP; they receive
 //! validated events and search plans.
@@ -17,6 +18,7 @@ pub mod service;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
+pub mod transparency;
 
 pub use error::{QueryError, StoreError};
 pub use retention::{RetentionMode, RetentionPolicy, RetentionReport};

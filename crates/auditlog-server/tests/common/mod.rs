@@ -241,6 +241,46 @@ impl Store for BrokenStore {
     ) -> Result<RetentionReport, StoreError> {
         Err((self.0)())
     }
+    async fn integrate(&self, _: usize) -> Result<auditlog_store::transparency::Integration, StoreError> {
+        Err((self.0)())
+    }
+    async fn tree_size(&self) -> Result<u64, StoreError> {
+        Err((self.0)())
+    }
+    async fn tree_nodes(
+        &self,
+        _: Vec<auditlog_merkle::NodeId>,
+    ) -> Result<Vec<Option<auditlog_store::transparency::Hash>>, StoreError> {
+        Err((self.0)())
+    }
+    async fn leaf_for_event(&self, _: Uuid) -> Result<Option<auditlog_store::transparency::Leaf>, StoreError> {
+        Err((self.0)())
+    }
+    async fn leaves_with_events(
+        &self,
+        _: u64,
+        _: usize,
+    ) -> Result<Vec<(auditlog_store::transparency::Leaf, Option<Event>)>, StoreError> {
+        Err((self.0)())
+    }
+    async fn unlogged_events(&self, _: usize) -> Result<Vec<Uuid>, StoreError> {
+        Err((self.0)())
+    }
+    async fn pending_count(&self) -> Result<u64, StoreError> {
+        Err((self.0)())
+    }
+    async fn save_checkpoint(&self, _: &auditlog_store::transparency::StoredCheckpoint) -> Result<(), StoreError> {
+        Err((self.0)())
+    }
+    async fn checkpoint(
+        &self,
+        _: Option<u64>,
+    ) -> Result<Option<auditlog_store::transparency::StoredCheckpoint>, StoreError> {
+        Err((self.0)())
+    }
+    fn commits(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::new(tokio::sync::Notify::new())
+    }
 }
 
 /// SQLite options that give up on a held lock quickly.

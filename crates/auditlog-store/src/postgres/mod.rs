@@ -17,6 +17,7 @@ mod dialect;
 mod partitions;
 mod retention;
 mod schema;
+mod tree;
 mod uow;
 
 use std::time::Duration;
@@ -82,12 +83,14 @@ pub(crate) enum LockClass {
     Partitions = 0x6175_6402,
     Retention = 0x6175_6403,
     Counts = 0x6175_6404,
+    Sequencer = 0x6175_6405,
 }
 
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: Pool,
     location: String,
+    commits: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -134,7 +137,7 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Open { location: location.clone(), message: e.to_string() })?;
-        Ok(PgStore { pool, location })
+        Ok(PgStore { pool, location, commits: Default::default() })
     }
 
     /// `postgres://host:port/dbname`, without credentials.
@@ -243,11 +246,15 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
     let fts: Vec<String> = events.iter().map(dialect::tsvector).collect();
     let r = c
         .execute_typed(
-            "INSERT INTO audit_events
-                 (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message, fts)
-             SELECT u.id, u.created, u.action, u.rtype, u.rid, u.uid, u.uname, u.email, u.metadata::jsonb, u.message, u.fts::tsvector
-             FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                  AS u(id, created, action, rtype, rid, uid, uname, email, metadata, message, fts)",
+            "WITH ins AS (
+                 INSERT INTO audit_events
+                     (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message, fts)
+                 SELECT u.id, u.created, u.action, u.rtype, u.rid, u.uid, u.uname, u.email, u.metadata::jsonb, u.message, u.fts::tsvector
+                 FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                      AS u(id, created, action, rtype, rid, uid, uname, email, metadata, message, fts)
+                 RETURNING seq, id, created
+             )
+             INSERT INTO audit_pending (seq, id, created) SELECT seq, id, created FROM ins",
             &[
                 (&ids, Type::UUID_ARRAY),
                 (&created, Type::TIMESTAMPTZ_ARRAY),
@@ -287,28 +294,33 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
     counts::add(c, deltas.into_iter().map(|((r, a), n)| (r, a, n))).await
 }
 
-const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
 
 fn row_to_event(r: &Row) -> Result<Event, StoreError> {
+    row_to_event_at(r, 0)
+}
+
+/// An event from the `EVENT_COLUMNS` of a row, starting at column `at`.
+pub(crate) fn row_to_event_at(r: &Row, at: usize) -> Result<Event, StoreError> {
     let bad = |e: tokio_postgres::Error| StoreError::Internal(format!("unreadable stored event: {e}"));
-    let id: Uuid = r.try_get(0).map_err(bad)?;
-    let created: chrono::DateTime<chrono::Utc> = r.try_get(1).map_err(bad)?;
-    let metadata = match r.try_get::<_, serde_json::Value>(8).map_err(bad)? {
+    let id: Uuid = r.try_get(at).map_err(bad)?;
+    let created: chrono::DateTime<chrono::Utc> = r.try_get(at + 1).map_err(bad)?;
+    let metadata = match r.try_get::<_, serde_json::Value>(at + 8).map_err(bad)? {
         serde_json::Value::Object(m) => m,
         other => return Err(StoreError::Internal(format!("event {id}: metadata is not an object: {other}"))),
     };
     Ok(Event {
         id,
         created: Timestamp::from_datetime(created),
-        action: r.try_get(2).map_err(bad)?,
-        resource: Resource { kind: r.try_get(3).map_err(bad)?, id: r.try_get(4).map_err(bad)? },
+        action: r.try_get(at + 2).map_err(bad)?,
+        resource: Resource { kind: r.try_get(at + 3).map_err(bad)?, id: r.try_get(at + 4).map_err(bad)? },
         user: User {
-            id: r.try_get(5).map_err(bad)?,
-            username: r.try_get(6).map_err(bad)?,
-            email: r.try_get(7).map_err(bad)?,
+            id: r.try_get(at + 5).map_err(bad)?,
+            username: r.try_get(at + 6).map_err(bad)?,
+            email: r.try_get(at + 7).map_err(bad)?,
         },
         metadata,
-        message: r.try_get(9).map_err(bad)?,
+        message: r.try_get(at + 9).map_err(bad)?,
     })
 }
 
@@ -393,7 +405,9 @@ impl Store for PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_pg)?;
         insert_events(&*tx, &events).await?;
-        tx.commit().await.map_err(map_pg)
+        tx.commit().await.map_err(map_pg)?;
+        self.commits.notify_one();
+        Ok(())
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Event>, StoreError> {
@@ -447,5 +461,52 @@ impl Store for PgStore {
         mode: RetentionMode,
     ) -> Result<RetentionReport, StoreError> {
         retention::run(self, policy, now, mode).await
+    }
+
+    async fn integrate(&self, max: usize) -> Result<crate::transparency::Integration, StoreError> {
+        tree::integrate(self, max).await
+    }
+
+    async fn tree_size(&self) -> Result<u64, StoreError> {
+        tree::size(&**self.client().await?).await
+    }
+
+    async fn tree_nodes(
+        &self,
+        ids: Vec<auditlog_merkle::NodeId>,
+    ) -> Result<Vec<Option<crate::transparency::Hash>>, StoreError> {
+        tree::nodes(&**self.client().await?, &ids).await
+    }
+
+    async fn leaf_for_event(&self, id: Uuid) -> Result<Option<crate::transparency::Leaf>, StoreError> {
+        tree::leaf_for_event(&**self.client().await?, id).await
+    }
+
+    async fn leaves_with_events(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(crate::transparency::Leaf, Option<Event>)>, StoreError> {
+        tree::leaves_with_events(&**self.client().await?, from, limit).await
+    }
+
+    async fn unlogged_events(&self, limit: usize) -> Result<Vec<Uuid>, StoreError> {
+        tree::unlogged_events(&**self.client().await?, limit).await
+    }
+
+    async fn pending_count(&self) -> Result<u64, StoreError> {
+        tree::pending_count(&**self.client().await?).await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &crate::transparency::StoredCheckpoint) -> Result<(), StoreError> {
+        tree::save_checkpoint(&**self.client().await?, checkpoint).await
+    }
+
+    async fn checkpoint(&self, size: Option<u64>) -> Result<Option<crate::transparency::StoredCheckpoint>, StoreError> {
+        tree::checkpoint(&**self.client().await?, size).await
+    }
+
+    fn commits(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.commits.clone()
     }
 }

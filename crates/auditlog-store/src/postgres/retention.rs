@@ -17,9 +17,11 @@ use tokio_postgres::types::Type;
 use uuid::Uuid;
 
 use super::partitions::{self, Partition};
+use super::tree;
 use super::{LockClass, PgStore, counts, map_pg};
 use crate::error::StoreError;
 use crate::retention::{self, RetentionMode, RetentionPolicy, RetentionReport};
+use crate::transparency::Integration;
 
 /// Proof that this process runs retention on the schema. Release it with
 /// [`RetentionLock::release`]; merely dropping it closes its connection,
@@ -72,11 +74,27 @@ pub(super) async fn run(
     let Some(mut lock) = store.try_retention_lock().await? else {
         return Ok(RetentionReport::not_run(mode));
     };
+    if mode == RetentionMode::Delete {
+        integrate_pending(store).await?;
+    }
     let report = run_locked(&mut lock.client, policy, now, mode).await;
     if let Err(e) = lock.release().await {
         tracing::warn!(error = %e, "could not release the retention lock; closing its connection releases it");
     }
     report
+}
+
+/// Expiry keeps an event's leaf, so an event must be a leaf before it can
+/// expire: pending events are integrated first. When another server's
+/// sequencer is busy, the pending events simply wait for the next run.
+async fn integrate_pending(store: &PgStore) -> Result<(), StoreError> {
+    const BATCH: usize = 10_000;
+    loop {
+        match tree::integrate(store, BATCH).await? {
+            Integration::Integrated { added, .. } if added as usize == BATCH => {}
+            _ => return Ok(()),
+        }
+    }
 }
 
 async fn run_locked(
@@ -190,7 +208,26 @@ async fn drop_partition(
     if !droppable(&actions, p, policy, now) {
         return Ok(None);
     }
+    // Events not yet in the transparency log must not go: the batched way
+    // skips them until they are integrated.
+    let pending: bool = tx
+        .query_typed_one(
+            "SELECT EXISTS (SELECT 1 FROM audit_pending WHERE created >= $1 AND created < $2)",
+            &[(&p.from.as_datetime(), Type::TIMESTAMPTZ), (&p.to.as_datetime(), Type::TIMESTAMPTZ)],
+        )
+        .await
+        .map_err(map_pg)?
+        .get(0);
+    if pending {
+        return Ok(None);
+    }
     let name = &p.name;
+    // The partition's events keep their leaves, marked expired.
+    tx.batch_execute(&format!(
+        "UPDATE audit_leaves l SET expired = now() FROM {name} e WHERE l.event_id = e.id AND l.created = e.created"
+    ))
+    .await
+    .map_err(map_pg)?;
     tx.batch_execute(&format!("ALTER TABLE audit_events DETACH PARTITION {name}; DROP TABLE {name}"))
         .await
         .map_err(map_pg)?;
@@ -210,7 +247,9 @@ async fn expire_batch(
     let tx = client.transaction().await.map_err(map_pg)?;
     let rows = tx
         .query_typed(
-            "SELECT id, created FROM audit_events WHERE action = $1 AND created < $2 ORDER BY created LIMIT $3",
+            "SELECT id, created FROM audit_events e WHERE action = $1 AND created < $2
+             AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.id = e.id)
+             ORDER BY created LIMIT $3",
             &[(&action, Type::TEXT), (&cutoff, Type::TIMESTAMPTZ), (&limit, Type::INT8)],
         )
         .await
@@ -224,7 +263,8 @@ async fn expire_batch(
 
 /// The one place PostgreSQL deletes expired events row by row: the events
 /// `ids` of `action` (created within the span of `created`, which lets the
-/// planner visit only their partitions), and their facet counts.
+/// planner visit only their partitions), and their facet counts. Their
+/// Merkle leaves stay, marked expired.
 async fn expire_events(
     tx: &tokio_postgres::Transaction<'_>,
     action: &str,
@@ -239,7 +279,9 @@ async fn expire_events(
             "WITH gone AS (
                  DELETE FROM audit_events
                  WHERE id = ANY($1) AND action = $2 AND created >= $3 AND created <= $4
-                 RETURNING resource_type
+                 RETURNING id, resource_type
+             ), marked AS (
+                 UPDATE audit_leaves SET expired = now() WHERE event_id IN (SELECT id FROM gone) RETURNING 1
              )
              SELECT resource_type, count(*) FROM gone GROUP BY 1",
             &[(&ids, Type::UUID_ARRAY), (&action, Type::TEXT), (first, Type::TIMESTAMPTZ), (last, Type::TIMESTAMPTZ)],

@@ -52,6 +52,37 @@ CREATE TABLE audit_counts (
     n             bigint NOT NULL
 );
 "#,
+    // 2: the transparency log: events waiting for a leaf, the leaves, the
+    //    interior nodes of the tree, and signed checkpoints.
+    r#"
+CREATE TABLE audit_pending (
+    seq     bigint      PRIMARY KEY,       -- audit_events.seq: integration order
+    id      uuid        NOT NULL,
+    created timestamptz NOT NULL
+);
+CREATE TABLE audit_leaves (
+    leaf_index bigint      PRIMARY KEY,
+    event_id   uuid        NOT NULL UNIQUE,
+    leaf_hash  bytea       NOT NULL,
+    created    timestamptz NOT NULL,       -- the event's, kept when its payload expires
+    integrated timestamptz NOT NULL,
+    expired    timestamptz                 -- set by retention
+);
+CREATE TABLE audit_tree (
+    level smallint NOT NULL,               -- >= 1; level 0 is audit_leaves
+    idx   bigint   NOT NULL,
+    hash  bytea    NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE audit_checkpoints (
+    size    bigint      PRIMARY KEY,
+    root    bytea       NOT NULL,
+    note    text        NOT NULL,
+    created timestamptz NOT NULL
+);
+-- Events stored before the log existed join it in insertion order.
+INSERT INTO audit_pending (seq, id, created) SELECT seq, id, created FROM audit_events;
+"#,
 ];
 
 pub const LATEST: i32 = MIGRATIONS.len() as i32;

@@ -10,6 +10,7 @@
 mod dialect;
 mod retention;
 pub mod schema;
+mod tree;
 mod uow;
 
 use std::collections::HashMap;
@@ -102,6 +103,7 @@ pub struct SqliteStore {
     opts: SqliteOptions,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Arc<ReaderPool>,
+    commits: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -120,11 +122,14 @@ impl SqliteStore {
         let mut conn = open_connection(&path, &opts)?;
         schema::migrate(&mut conn, &path.display().to_string())?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let commits = Arc::new(tokio::sync::Notify::new());
+        let notify = commits.clone();
         std::thread::Builder::new()
             .name("auditlog-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &notify))
             .map_err(StoreError::internal)?;
         Ok(SqliteStore {
+            commits,
             readers: Arc::new(ReaderPool { path: path.clone(), opts: opts.clone(), idle: Mutex::new(Vec::new()) }),
             path,
             opts,
@@ -175,7 +180,7 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
     let mut pending: Option<Job> = None;
     loop {
         let job = match pending.take() {
@@ -204,6 +209,7 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
                     }
                 }
                 commit_group(&mut conn, batch);
+                commits.notify_one();
             }
         }
     }
@@ -270,6 +276,7 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
     let mut fts = conn
         .prepare_cached("INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)")
         .map_err(map_err)?;
+    let mut pending = conn.prepare_cached("INSERT INTO audit_pending (seq) VALUES (?1)").map_err(map_err)?;
     let mut counts: HashMap<(&str, &str), i64> = HashMap::new();
     let mut id_buf = Uuid::encode_buffer();
     for e in events {
@@ -309,6 +316,7 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
             e.user.username.as_deref().unwrap_or("")
         );
         fts.execute(params![seq, e.message, keys, e.user.email, meta_text]).map_err(map_err)?;
+        pending.execute([seq]).map_err(map_err)?;
         *counts.entry((&e.resource.kind, &e.action)).or_default() += 1;
     }
     let mut upd = conn
@@ -323,22 +331,23 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
     Ok(())
 }
 
-const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
 
-fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+/// An event from the `EVENT_COLUMNS` of a row, starting at column `at`.
+pub(crate) fn row_to_event(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Event> {
     let bad =
         |i: usize, msg: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into());
-    let id: String = r.get(0)?;
-    let created: i64 = r.get(1)?;
-    let metadata: String = r.get(8)?;
+    let id: String = r.get(at)?;
+    let created: i64 = r.get(at + 1)?;
+    let metadata: String = r.get(at + 8)?;
     Ok(Event {
-        id: id.parse().map_err(|e| bad(0, format!("bad event id {id:?}: {e}")))?,
-        created: Timestamp::from_micros(created).ok_or_else(|| bad(1, format!("bad time {created}")))?,
-        action: r.get(2)?,
-        resource: Resource { kind: r.get(3)?, id: r.get(4)? },
-        user: User { id: r.get(5)?, username: r.get(6)?, email: r.get(7)? },
-        metadata: serde_json::from_str(&metadata).map_err(|e| bad(8, format!("bad metadata JSON: {e}")))?,
-        message: r.get(9)?,
+        id: id.parse().map_err(|e| bad(at, format!("bad event id {id:?}: {e}")))?,
+        created: Timestamp::from_micros(created).ok_or_else(|| bad(at + 1, format!("bad time {created}")))?,
+        action: r.get(at + 2)?,
+        resource: Resource { kind: r.get(at + 3)?, id: r.get(at + 4)? },
+        user: User { id: r.get(at + 5)?, username: r.get(at + 6)?, email: r.get(at + 7)? },
+        metadata: serde_json::from_str(&metadata).map_err(|e| bad(at + 8, format!("bad metadata JSON: {e}")))?,
+        message: r.get(at + 9)?,
     })
 }
 
@@ -371,7 +380,7 @@ pub fn search_on(conn: &Connection, plan: &SearchPlan) -> Result<StoreHits, Stor
     q.push(" LIMIT ").param(Param::Int(plan.limit as i64)).push(" OFFSET ").param(Param::Int(plan.offset as i64));
     let mut stmt = conn.prepare_cached(&q.text).map_err(map_err)?;
     let hits = stmt
-        .query_map(rusqlite::params_from_iter(q.params.iter().map(to_sql)), row_to_event)
+        .query_map(rusqlite::params_from_iter(q.params.iter().map(to_sql)), |r| row_to_event(r, 0))
         .map_err(map_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
@@ -441,7 +450,7 @@ impl Store for SqliteStore {
         self.read(move |c| {
             c.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = ?1"))
                 .map_err(map_err)?
-                .query_row([id.to_string()], row_to_event)
+                .query_row([id.to_string()], |r| row_to_event(r, 0))
                 .optional()
                 .map_err(map_err)
         })
@@ -487,5 +496,53 @@ impl Store for SqliteStore {
         mode: crate::retention::RetentionMode,
     ) -> Result<crate::retention::RetentionReport, StoreError> {
         retention::run(self, policy, now, mode).await
+    }
+
+    async fn integrate(&self, max: usize) -> Result<crate::transparency::Integration, StoreError> {
+        self.write(move |c| tree::integrate(c, max)).await
+    }
+
+    async fn tree_size(&self) -> Result<u64, StoreError> {
+        self.read(tree::size).await
+    }
+
+    async fn tree_nodes(
+        &self,
+        ids: Vec<auditlog_merkle::NodeId>,
+    ) -> Result<Vec<Option<crate::transparency::Hash>>, StoreError> {
+        self.read(move |c| tree::nodes(c, &ids)).await
+    }
+
+    async fn leaf_for_event(&self, id: Uuid) -> Result<Option<crate::transparency::Leaf>, StoreError> {
+        self.read(move |c| tree::leaf_for_event(c, id)).await
+    }
+
+    async fn leaves_with_events(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(crate::transparency::Leaf, Option<Event>)>, StoreError> {
+        self.read(move |c| tree::leaves_with_events(c, from, limit)).await
+    }
+
+    async fn unlogged_events(&self, limit: usize) -> Result<Vec<Uuid>, StoreError> {
+        self.read(move |c| tree::unlogged_events(c, limit)).await
+    }
+
+    async fn pending_count(&self) -> Result<u64, StoreError> {
+        self.read(tree::pending_count).await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &crate::transparency::StoredCheckpoint) -> Result<(), StoreError> {
+        let cp = checkpoint.clone();
+        self.write(move |c| tree::save_checkpoint(c, &cp)).await
+    }
+
+    async fn checkpoint(&self, size: Option<u64>) -> Result<Option<crate::transparency::StoredCheckpoint>, StoreError> {
+        self.read(move |c| tree::checkpoint(c, size)).await
+    }
+
+    fn commits(&self) -> Arc<tokio::sync::Notify> {
+        self.commits.clone()
     }
 }

@@ -81,6 +81,16 @@ pub(super) async fn run(
         return Ok(RetentionReport::not_run(mode));
     };
     let mut report = RetentionReport::started(mode);
+    if mode == RetentionMode::Delete {
+        // Expiry keeps an event's leaf, so pending events become leaves first.
+        while let crate::transparency::Integration::Integrated { added, .. } =
+            store.write(|c| super::tree::integrate(c, 10_000)).await?
+        {
+            if added < 10_000 {
+                break;
+            }
+        }
+    }
     let present = store
         .read(|c| {
             let mut stmt = c
@@ -127,6 +137,7 @@ pub(super) async fn run(
 /// An event about to expire, with what is needed to unindex it.
 struct Expiring {
     seq: i64,
+    id: String,
     action: String,
     resource_type: String,
     metadata: String,
@@ -138,11 +149,18 @@ fn expire_batch(conn: &mut Connection, action: &str, cutoff: i64, limit: u32) ->
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
     let rows = tx
         .prepare_cached(
-            "SELECT seq, action, resource_type, metadata FROM audit_events WHERE action = ?1 AND created < ?2 LIMIT ?3",
+            "SELECT seq, id, action, resource_type, metadata FROM audit_events e WHERE action = ?1 AND created < ?2
+             AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.seq = e.seq) LIMIT ?3",
         )
         .map_err(map_err)?
         .query_map(params![action, cutoff, limit], |r| {
-            Ok(Expiring { seq: r.get(0)?, action: r.get(1)?, resource_type: r.get(2)?, metadata: r.get(3)? })
+            Ok(Expiring {
+                seq: r.get(0)?,
+                id: r.get(1)?,
+                action: r.get(2)?,
+                resource_type: r.get(3)?,
+                metadata: r.get(4)?,
+            })
         })
         .map_err(map_err)?
         .collect::<Result<Vec<_>, _>>()
@@ -154,9 +172,12 @@ fn expire_batch(conn: &mut Connection, action: &str, cutoff: i64, limit: u32) ->
 
 /// The one place SQLite expires events: the row and everything that indexes
 /// it (metadata leaves recomputed from the stored metadata and deleted by
-/// primary key, the full-text entry, the facet counter). Keeping a Merkle
-/// leaf while dropping the payload changes only this function.
+/// primary key, the full-text entry, the facet counter). The event's Merkle
+/// leaf stays, marked expired, so proofs still verify. Events still waiting
+/// to be integrated are never expired (the batch query skips them).
 fn expire_events(conn: &Connection, rows: &[Expiring]) -> Result<(), StoreError> {
+    let mut mark = conn.prepare_cached("UPDATE audit_leaves SET expired = ?2 WHERE event_id = ?1").map_err(map_err)?;
+    let now = Timestamp::now().as_micros();
     let mut leaf =
         conn.prepare_cached("DELETE FROM audit_meta WHERE path = ?1 AND value = ?2 AND seq = ?3").map_err(map_err)?;
     let mut fts = conn.prepare_cached("DELETE FROM audit_fts WHERE rowid = ?1").map_err(map_err)?;
@@ -170,6 +191,7 @@ fn expire_events(conn: &Connection, rows: &[Expiring]) -> Result<(), StoreError>
         }
         fts.execute([r.seq]).map_err(map_err)?;
         event.execute([r.seq]).map_err(map_err)?;
+        mark.execute(params![r.id, now]).map_err(map_err)?;
         *counts.entry((&r.resource_type, &r.action)).or_default() += 1;
     }
     let mut dec = conn

@@ -52,6 +52,35 @@ CREATE TABLE audit_counts (
     PRIMARY KEY (resource_type, action)
 ) WITHOUT ROWID;
 "#,
+    // 2: the transparency log: events waiting for a leaf, the leaves, the
+    //    interior nodes of the tree, and signed checkpoints.
+    r#"
+CREATE TABLE audit_pending (
+    seq INTEGER PRIMARY KEY              -- audit_events.seq, committed but not yet a leaf
+);
+CREATE TABLE audit_leaves (
+    leaf_index INTEGER PRIMARY KEY,
+    event_id   TEXT    NOT NULL UNIQUE,
+    leaf_hash  BLOB    NOT NULL,
+    created    INTEGER NOT NULL,         -- the event's, kept when its payload expires
+    integrated INTEGER NOT NULL,
+    expired    INTEGER                   -- set by retention
+);
+CREATE TABLE audit_tree (
+    level INTEGER NOT NULL,              -- >= 1; level 0 is audit_leaves
+    idx   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE audit_checkpoints (
+    size    INTEGER PRIMARY KEY,
+    root    BLOB    NOT NULL,
+    note    TEXT    NOT NULL,
+    created INTEGER NOT NULL
+);
+-- Events stored before the log existed join it in commit order.
+INSERT INTO audit_pending (seq) SELECT seq FROM audit_events ORDER BY seq;
+"#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

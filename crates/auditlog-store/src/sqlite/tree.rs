@@ -1,0 +1,202 @@
+//! The transparency log on SQLite: the pending queue, leaves, interior
+//! nodes and checkpoints. Integration runs on the writer connection in one
+//! `IMMEDIATE` transaction, so it is serialised with every other writer of
+//! the file (other processes included) and reloads the tree's frontier from
+//! the database each round rather than trusting a cache.
+
+use auditlog_core::Timestamp;
+use auditlog_merkle::NodeId;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::{EVENT_COLUMNS, map_err, row_to_event};
+use crate::error::StoreError;
+use crate::transparency::{self, Hash, Integration, Leaf, StoredCheckpoint};
+
+fn hash_of(v: Vec<u8>) -> Result<Hash, StoreError> {
+    v.try_into().map_err(|v: Vec<u8>| StoreError::Internal(format!("a stored hash has {} bytes, not 32", v.len())))
+}
+
+pub(super) fn size(conn: &Connection) -> Result<u64, StoreError> {
+    conn.query_row("SELECT coalesce(max(leaf_index) + 1, 0) FROM audit_leaves", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(map_err)
+}
+
+pub(super) fn nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+    let mut leaf = conn.prepare_cached("SELECT leaf_hash FROM audit_leaves WHERE leaf_index = ?1").map_err(map_err)?;
+    let mut node = conn.prepare_cached("SELECT hash FROM audit_tree WHERE level = ?1 AND idx = ?2").map_err(map_err)?;
+    ids.iter()
+        .map(|id| {
+            let raw: Option<Vec<u8>> = if id.level == 0 {
+                leaf.query_row([id.index as i64], |r| r.get(0)).optional().map_err(map_err)?
+            } else {
+                node.query_row(params![id.level, id.index as i64], |r| r.get(0)).optional().map_err(map_err)?
+            };
+            raw.map(hash_of).transpose()
+        })
+        .collect()
+}
+
+pub(super) fn integrate(conn: &mut Connection, max: usize) -> Result<Integration, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
+    let size = size(&tx)?;
+    let frontier = auditlog_merkle::frontier(size);
+    let mut range = transparency::range_from_nodes(size, nodes(&tx, &frontier)?)?;
+    let mut seqs = Vec::new();
+    let mut events = Vec::new();
+    {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT p.seq, e.seq IS NOT NULL, {EVENT_COLUMNS} FROM audit_pending p
+                 LEFT JOIN audit_events e ON e.seq = p.seq ORDER BY p.seq LIMIT ?1"
+            ))
+            .map_err(map_err)?;
+        let mut rows = stmt.query([max as i64]).map_err(map_err)?;
+        while let Some(r) = rows.next().map_err(map_err)? {
+            seqs.push(r.get::<_, i64>(0).map_err(map_err)?);
+            // A pending row whose event is gone (deleted by hand) has nothing to log.
+            if r.get::<_, bool>(1).map_err(map_err)? {
+                events.push(row_to_event_at(r, 2)?);
+            }
+        }
+    }
+    let now = Timestamp::now();
+    let appended = transparency::append(&mut range, &events, now)?;
+    {
+        let mut leaf = tx
+            .prepare_cached(
+                "INSERT INTO audit_leaves (leaf_index, event_id, leaf_hash, created, integrated) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(map_err)?;
+        for l in &appended.leaves {
+            leaf.execute(params![
+                l.index as i64,
+                l.event_id.to_string(),
+                &l.hash[..],
+                l.created.as_micros(),
+                l.integrated.as_micros()
+            ])
+            .map_err(map_err)?;
+        }
+        let mut node =
+            tx.prepare_cached("INSERT INTO audit_tree (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(map_err)?;
+        for (id, h) in &appended.nodes {
+            node.execute(params![id.level, id.index as i64, &h[..]]).map_err(map_err)?;
+        }
+        let mut done = tx.prepare_cached("DELETE FROM audit_pending WHERE seq = ?1").map_err(map_err)?;
+        for s in &seqs {
+            done.execute([s]).map_err(map_err)?;
+        }
+    }
+    tx.commit().map_err(map_err)?;
+    Ok(Integration::Integrated { size: range.size(), added: appended.leaves.len() as u64, root: range.root() })
+}
+
+/// An event read at column offset `at` of a row (the columns of `EVENT_COLUMNS`).
+fn row_to_event_at(r: &rusqlite::Row<'_>, at: usize) -> Result<auditlog_core::Event, StoreError> {
+    row_to_event(r, at).map_err(map_err)
+}
+
+fn row_to_leaf(r: &rusqlite::Row<'_>) -> Result<Leaf, StoreError> {
+    let id: String = r.get(1).map_err(map_err)?;
+    let ts = |i: usize| -> Result<Option<Timestamp>, StoreError> {
+        Ok(r.get::<_, Option<i64>>(i).map_err(map_err)?.and_then(Timestamp::from_micros))
+    };
+    Ok(Leaf {
+        index: r.get::<_, i64>(0).map_err(map_err)? as u64,
+        event_id: id.parse().map_err(|e| StoreError::Internal(format!("bad event id {id:?} in the log: {e}")))?,
+        hash: hash_of(r.get(2).map_err(map_err)?)?,
+        created: ts(3)?.ok_or_else(|| StoreError::internal("a leaf without a time"))?,
+        integrated: ts(4)?.ok_or_else(|| StoreError::internal("a leaf without a time"))?,
+        expired: ts(5)?,
+    })
+}
+
+const LEAF_COLUMNS: &str = "l.leaf_index, l.event_id, l.leaf_hash, l.created, l.integrated, l.expired";
+
+pub(super) fn leaf_for_event(conn: &Connection, id: Uuid) -> Result<Option<Leaf>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {LEAF_COLUMNS} FROM audit_leaves l WHERE l.event_id = ?1"))
+        .map_err(map_err)?;
+    let mut rows = stmt.query([id.to_string()]).map_err(map_err)?;
+    match rows.next().map_err(map_err)? {
+        Some(r) => Ok(Some(row_to_leaf(r)?)),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn leaves_with_events(
+    conn: &Connection,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<(Leaf, Option<auditlog_core::Event>)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {LEAF_COLUMNS}, e.seq IS NOT NULL, {EVENT_COLUMNS} FROM audit_leaves l
+             LEFT JOIN audit_events e ON e.id = l.event_id
+             WHERE l.leaf_index >= ?1 ORDER BY l.leaf_index LIMIT ?2"
+        ))
+        .map_err(map_err)?;
+    let mut rows = stmt.query(params![from as i64, limit as i64]).map_err(map_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(map_err)? {
+        let leaf = row_to_leaf(r)?;
+        let event = if r.get::<_, bool>(6).map_err(map_err)? { Some(row_to_event_at(r, 7)?) } else { None };
+        out.push((leaf, event));
+    }
+    Ok(out)
+}
+
+pub(super) fn unlogged_events(conn: &Connection, limit: usize) -> Result<Vec<Uuid>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT e.id FROM audit_events e
+             WHERE NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.event_id = e.id)
+               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.seq = e.seq)
+             ORDER BY e.seq LIMIT ?1",
+        )
+        .map_err(map_err)?;
+    let ids = stmt
+        .query_map([limit as i64], |r| r.get::<_, String>(0))
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+    ids.iter().map(|s| s.parse().map_err(|e| StoreError::Internal(format!("bad event id {s:?}: {e}")))).collect()
+}
+
+pub(super) fn pending_count(conn: &Connection) -> Result<u64, StoreError> {
+    conn.query_row("SELECT count(*) FROM audit_pending", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(map_err)
+}
+
+pub(super) fn save_checkpoint(conn: &Connection, cp: &StoredCheckpoint) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit_checkpoints (size, root, note, created) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (size) DO NOTHING",
+    )
+    .map_err(map_err)?
+    .execute(params![cp.size as i64, &cp.root[..], cp.note, cp.created.as_micros()])
+    .map_err(map_err)?;
+    Ok(())
+}
+
+pub(super) fn checkpoint(conn: &Connection, size: Option<u64>) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let sql = match size {
+        Some(_) => "SELECT size, root, note, created FROM audit_checkpoints WHERE size = ?1",
+        None => "SELECT size, root, note, created FROM audit_checkpoints WHERE ?1 IS NULL ORDER BY size DESC LIMIT 1",
+    };
+    let row: Option<(i64, Vec<u8>, String, i64)> = conn
+        .prepare_cached(sql)
+        .map_err(map_err)?
+        .query_row([size.map(|s| s as i64)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()
+        .map_err(map_err)?;
+    row.map(|(size, root, note, created)| {
+        Ok(StoredCheckpoint {
+            size: size as u64,
+            root: hash_of(root)?,
+            note,
+            created: Timestamp::from_micros(created).ok_or_else(|| StoreError::internal("bad checkpoint time"))?,
+        })
+    })
+    .transpose()
+}
