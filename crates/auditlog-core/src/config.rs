@@ -150,6 +150,10 @@ pub struct Config {
     pub base_url: String,
     pub tokens: BTreeMap<String, TokenConfig>,
     pub signing_key_path: Option<PathBuf>,
+    /// Name of the log in its checkpoints (and of the signing key), used
+    /// when the key is generated; default: `base_url`'s host and port plus
+    /// `/audit-logs`.
+    pub checkpoint_origin: Option<String>,
     pub actions: Vec<ActionConfig>,
     /// Largest request body the server accepts (bytes); larger ones get 413.
     pub max_body_bytes: usize,
@@ -214,6 +218,7 @@ impl Default for Config {
             base_url: "http://127.0.0.1:5000".into(),
             tokens: BTreeMap::new(),
             signing_key_path: None,
+            checkpoint_origin: None,
             actions: Vec::new(),
             max_body_bytes: 10 * 1024 * 1024,
             migrate_on_start: true,
@@ -243,13 +248,14 @@ const REFERENCE_KEYS: [&str; 5] = [
     "AUDIT_LOGS_RETENTION",
     "AUDIT_LOGS_RETENTION_BATCH_SIZE",
 ];
-const OWN_KEYS: [&str; 11] = [
+const OWN_KEYS: [&str; 12] = [
     "database_url",
     "sqlite_synchronous",
     "bind",
     "base_url",
     "tokens",
     "signing_key_path",
+    "checkpoint_origin",
     "actions",
     "max_body_bytes",
     "migrate_on_start",
@@ -333,6 +339,14 @@ impl Config {
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
             return Err(err("base_url".into(), format!("{:?} must start with http:// or https://", self.base_url)));
         }
+        if let Some(origin) = &self.checkpoint_origin
+            && (origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains('+'))
+        {
+            return Err(err(
+                "checkpoint_origin".into(),
+                format!("{origin:?}: use a name without spaces or '+', like \"audit.example.org/log\""),
+            ));
+        }
         for (name, token) in &self.tokens {
             if token.roles.is_empty() {
                 return Err(err(format!("tokens.{name}.roles"), "a token needs at least one role".into()));
@@ -349,6 +363,15 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The checkpoint origin: configured, or `base_url` without its scheme
+    /// plus `/audit-logs`.
+    pub fn origin(&self) -> String {
+        self.checkpoint_origin.clone().unwrap_or_else(|| {
+            let host = self.base_url.split_once("://").map_or(self.base_url.as_str(), |(_, rest)| rest);
+            format!("{}/audit-logs", host.trim_end_matches('/'))
+        })
     }
 
     /// The retention period of an action.
@@ -447,7 +470,7 @@ roles = ["admin", "auditor"]
         check_err(
             "AUDIT_LOGS_ENABLD = true",
             &[],
-            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`",
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `checkpoint_origin`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`",
         );
         check_err(
             "AUDIT_LOGS_ENABLED = \"yes\"",

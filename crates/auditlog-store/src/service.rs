@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::search::{SearchError, SearchParams, SearchPlan, SearchResult};
 use crate::store::Store;
+use crate::transparency::{self, ConsistencyProof, InclusionProof, ProofError, StoredCheckpoint};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -26,6 +27,21 @@ pub enum ServiceError {
     Search(#[from] SearchError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+}
+
+/// Where an event stands in the transparency log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Integrity {
+    /// Its leaf index, once integrated.
+    pub leaf_index: Option<u64>,
+    pub integrated: bool,
+    /// The latest signed checkpoint's size and time.
+    pub checkpoint_size: Option<u64>,
+    pub checkpoint_time: Option<Timestamp>,
+    /// Whether the latest signed checkpoint includes the event.
+    pub in_checkpoint: bool,
 }
 
 /// The outcome of a create: stored, or deliberately not logged.
@@ -170,5 +186,47 @@ impl AuditLogService {
         let plan = SearchPlan::new(params, Timestamp::now())?;
         let hits = self.store.search(&plan).await?;
         Ok(SearchResult::assemble(&plan, hits))
+    }
+
+    /// The latest signed checkpoint (the verify right).
+    pub async fn checkpoint(&self, identity: &Identity) -> Result<Option<StoredCheckpoint>, ServiceError> {
+        require(identity, Permission::Verify)?;
+        Ok(self.store.checkpoint(None).await?)
+    }
+
+    pub async fn inclusion_proof(
+        &self,
+        identity: &Identity,
+        id: Uuid,
+        tree_size: Option<u64>,
+    ) -> Result<InclusionProof, ServiceError> {
+        require(identity, Permission::Verify)?;
+        Ok(transparency::inclusion_proof(self.store.as_ref(), id, tree_size).await?)
+    }
+
+    pub async fn consistency_proof(
+        &self,
+        identity: &Identity,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<ConsistencyProof, ServiceError> {
+        require(identity, Permission::Verify)?;
+        Ok(transparency::consistency_proof(self.store.as_ref(), from, to).await?)
+    }
+
+    /// Where event `id` stands in the log (the read right: it shows the
+    /// event's own status, no proof material).
+    pub async fn integrity(&self, identity: &Identity, id: Uuid) -> Result<Integrity, ServiceError> {
+        require(identity, Permission::Read)?;
+        let leaf = self.store.leaf_for_event(id).await?;
+        let cp = self.store.checkpoint(None).await?;
+        let leaf_index = leaf.map(|l| l.index);
+        Ok(Integrity {
+            leaf_index,
+            integrated: leaf_index.is_some(),
+            checkpoint_size: cp.as_ref().map(|c| c.size),
+            checkpoint_time: cp.as_ref().map(|c| c.created),
+            in_checkpoint: matches!((leaf_index, &cp), (Some(i), Some(c)) if i < c.size),
+        })
     }
 }
