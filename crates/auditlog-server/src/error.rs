@@ -6,6 +6,7 @@
 
 use auditlog_core::{FieldError, ValidationError};
 use auditlog_store::search::SearchError;
+use auditlog_store::transparency::ProofError;
 use auditlog_store::{QueryError, ServiceError, StoreError};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -24,6 +25,9 @@ pub enum ApiError {
     /// The token's roles lack the permission (403).
     Forbidden(String),
     NotFound(String),
+    /// Not there yet (an event not yet integrated into the transparency
+    /// log, no checkpoint yet): 404 with `Retry-After`.
+    NotYet(String),
     MethodNotAllowed {
         method: Method,
         path: String,
@@ -67,7 +71,7 @@ impl ApiError {
         match self {
             ApiError::MissingToken | ApiError::InvalidToken => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotYet(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest(_)
             | ApiError::Invalid(_)
@@ -82,13 +86,15 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             ApiError::MissingToken => "Authentication required: send the header Authorization: Bearer <token>.".into(),
             ApiError::InvalidToken => "Invalid token.".into(),
-            ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::BadRequest(m) | ApiError::Conflict(m) => {
-                m.clone()
-            }
+            ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::NotYet(m)
+            | ApiError::BadRequest(m)
+            | ApiError::Conflict(m) => m.clone(),
             ApiError::MethodNotAllowed { method, path } => {
                 let mut m = format!("Method {method} is not allowed on {path}.");
                 if path.starts_with("/api/audit-logs") && [Method::PUT, Method::PATCH, Method::DELETE].contains(method)
@@ -142,6 +148,9 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable { retry_after_secs, .. } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
+            ApiError::NotYet(_) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(1));
+            }
             _ => {}
         }
         if let ApiError::Internal(cause) | ApiError::Unavailable { cause, .. } = self {
@@ -169,6 +178,20 @@ impl From<ServiceError> for ApiError {
                 ApiError::BadParameter { param: param.into(), message }
             }
             ServiceError::Store(s) => s.into(),
+            ServiceError::Proof(p) => p.into(),
+        }
+    }
+}
+
+impl From<ProofError> for ApiError {
+    fn from(e: ProofError) -> Self {
+        match e {
+            ProofError::UnknownEvent(_) => ApiError::NotFound(e.to_string()),
+            ProofError::NotIntegrated(_) | ProofError::NoCheckpoint => ApiError::NotYet(e.to_string()),
+            ProofError::BeyondTree { .. } | ProofError::NotInTree { .. } | ProofError::Sizes(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
+            ProofError::Store(s) => s.into(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API of SPEC section 5: search, read and ingest of audit events
 //! over axum, with bearer-token access, JSON errors, one log line per
-//! request, Prometheus metrics and an OpenAPI document.
+//! request, Prometheus metrics and an OpenAPI document; and the admin page
+//! of SPEC section 10 (server-rendered HTML under `/administration`).
 //!
 //! [`router`] builds the whole application from an [`AppState`]; tests drive
 //! it with `tower::ServiceExt::oneshot`, the binary hands it to [`serve`].
@@ -12,11 +13,13 @@
 //! too, only so that a forbidden request is refused before its body is read;
 //! the service remains the authority.)
 
+mod admin;
 mod api;
 mod auth;
 mod content;
 mod error;
 mod extract;
+mod integrity;
 mod metrics;
 mod observe;
 mod openapi;
@@ -26,8 +29,10 @@ mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 
+pub use admin::ADMIN_PREFIX;
 pub use auth::{generate_token, hash_token};
-pub use routes::{route_table, router};
+pub use integrity::{CheckpointSummary, EventIntegrity, IntegrityError, IntegrityView};
+pub use routes::{api_route_table, route_table, router};
 pub use state::AppState;
 
 /// Serves `state`'s router on `listener` until `shutdown` resolves; requests

@@ -2,8 +2,10 @@
 //! the middleware stack, the JSON 404 for unknown paths and the JSON 405
 //! (with `Allow`) for known paths with the wrong method.
 //!
-//! The table is also what the OpenAPI test compares the document against,
-//! so a route cannot be added without documenting it.
+//! The table holds the JSON API and the admin page's HTML routes (under
+//! [`ADMIN_PREFIX`]). The API part is what the OpenAPI test compares the
+//! document against, so an API route cannot be added without documenting
+//! it; admin routes get the admin pages' security headers.
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -13,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::admin::{self, ADMIN_PREFIX, assets, event, sign_in};
 use crate::api::{events, ingest, ops, search};
 use crate::error::ApiError;
 use crate::observe::observe;
@@ -35,6 +38,21 @@ where
     Endpoint { method, path, route: on(filter, handler) }
 }
 
+/// An admin page route: HTML, with the admin security headers.
+fn page<H, T>(method: Method, path: &'static str, handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    debug_assert!(path.starts_with(ADMIN_PREFIX), "admin routes live under {ADMIN_PREFIX}: {path}");
+    let Endpoint { method, path, route } = endpoint(method, path, handler);
+    Endpoint { method, path, route: route.layer(axum::middleware::map_response(admin_headers)) }
+}
+
+async fn admin_headers(res: Response) -> Response {
+    admin::with_security_headers(res)
+}
+
 /// The route table. Static segments (`_bulk`, `openapi.json`) win over
 /// `{id}` whatever the order here: the router prefers static matches.
 pub(crate) fn endpoints() -> Vec<Endpoint> {
@@ -48,6 +66,15 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/api/audit-logs/{id}", events::read),
         endpoint(Method::GET, "/health", ops::health),
         endpoint(Method::GET, "/metrics", ops::metrics),
+        // The admin page (SPEC 10): HTML for browsers, not part of the API.
+        page(Method::GET, "/administration", admin::home),
+        page(Method::GET, "/administration/audit-logs", admin::search::page),
+        page(Method::GET, "/administration/audit-logs/{id}", event::page),
+        page(Method::GET, "/administration/sign-in", sign_in::form),
+        page(Method::POST, "/administration/sign-in", sign_in::submit),
+        page(Method::POST, "/administration/sign-out", sign_in::sign_out),
+        page(Method::GET, "/administration/static/admin.css", assets::stylesheet),
+        page(Method::GET, "/administration/static/admin.js", assets::script),
     ]
 }
 
@@ -55,6 +82,16 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
 /// also answer `HEAD`.
 pub fn route_table() -> Vec<(Method, &'static str)> {
     endpoints().into_iter().map(|e| (e.method, e.path)).collect()
+}
+
+/// The routes of the JSON API: the table without the admin pages. This is
+/// what the OpenAPI document describes.
+pub fn api_route_table() -> Vec<(Method, &'static str)> {
+    route_table().into_iter().filter(|(_, path)| !is_admin_path(path)).collect()
+}
+
+fn is_admin_path(path: &str) -> bool {
+    path.strip_prefix(ADMIN_PREFIX).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The whole application.
@@ -72,8 +109,11 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::NotFound(format!("No such endpoint: {method} {}.", uri.path()))
+async fn not_found(method: Method, uri: Uri) -> Response {
+    if is_admin_path(uri.path()) {
+        return admin::not_found(&uri);
+    }
+    ApiError::NotFound(format!("No such endpoint: {method} {}.", uri.path())).into_response()
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use auditlog_server::{route_table, serve};
+use auditlog_server::{api_route_table, serve};
 use auditlog_store::StoreError;
 use axum::http::StatusCode;
 use common::{ADMIN, App, BrokenStore, JSON, NDJSON, SYSTEM, call, config, get, post};
@@ -148,7 +148,7 @@ async fn openapi_document_matches_the_real_routes() {
         }
     }
     let routed: BTreeSet<(String, String)> =
-        route_table().into_iter().map(|(m, p)| (p.to_owned(), m.to_string())).collect();
+        api_route_table().into_iter().map(|(m, p)| (p.to_owned(), m.to_string())).collect();
     assert_eq!(documented, routed);
 
     for path in paths.keys() {

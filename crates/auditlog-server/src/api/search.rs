@@ -22,12 +22,10 @@ const SINGLE: [&str; 10] =
 /// Facet filters, repeatable (OR within a facet).
 const REPEATABLE: [&str; 2] = ["resource", "action_name"];
 
-/// The search parameters of a request, and the ones it gave (for links).
+/// The search parameters of a request.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SearchQuery {
     pub(crate) params: SearchParams,
-    /// Given parameters other than page, size and sort, in request order.
-    given: Vec<(&'static str, String)>,
 }
 
 impl SearchQuery {
@@ -35,7 +33,6 @@ impl SearchQuery {
     /// values count as absent (an HTML form sends its empty fields).
     pub(crate) fn parse(query: &str) -> Result<Self, ApiError> {
         let mut params = SearchParams::default();
-        let mut given = Vec::new();
         let mut seen = BTreeSet::new();
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
             let Some(name) = SINGLE.iter().chain(&REPEATABLE).copied().find(|p| *p == key) else {
@@ -64,28 +61,18 @@ impl SearchQuery {
                 "user_id" => params.user_id = text,
                 "created_from" => params.created_from = text,
                 "created_to" => params.created_to = text,
-                "resource" => params.facet_resource.push(value.clone()),
-                "action_name" => params.facet_action.push(value.clone()),
+                "resource" => params.facet_resource.push(value),
+                "action_name" => params.facet_action.push(value),
                 _ => unreachable!("every known parameter is matched above"),
             }
-            if !matches!(name, "page" | "size" | "sort") {
-                given.push((name, value));
-            }
         }
-        Ok(SearchQuery { params, given })
+        Ok(SearchQuery { params })
     }
 
-    /// The link to `page` of this search: parameters in alphabetical order,
-    /// form-encoded, page, size and sort always present.
+    /// The link to `page` of this search.
     pub(crate) fn link(&self, base_url: &str, page: u64) -> String {
-        let mut pairs: Vec<(&str, String)> = self.given.iter().map(|(k, v)| (*k, v.clone())).collect();
-        pairs.push(("page", page.to_string()));
-        pairs.push(("size", self.params.size.to_string()));
-        pairs.push(("sort", self.params.sort.as_str().to_owned()));
-        // Stable: repeated facet values keep the order they were given in.
-        pairs.sort_by_key(|(k, _)| *k);
-        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", form_encode(v))).collect();
-        format!("{base_url}/api/audit-logs/?{}", query.join("&"))
+        let params = SearchParams { page, ..self.params.clone() };
+        format!("{base_url}/api/audit-logs/?{}", query_string(&params))
     }
 
     /// `self` always, `prev` after page 1, `next` while more hits exist
@@ -97,12 +84,42 @@ impl SearchQuery {
         if page > 1 {
             links.insert("prev".into(), self.link(base_url, page - 1).into());
         }
-        let shown = page.saturating_mul(size);
-        if shown < total && shown.saturating_add(size) <= MAX_RESULTS {
+        if has_next_page(page, size, total) {
             links.insert("next".into(), self.link(base_url, page + 1).into());
         }
         links
     }
+}
+
+/// Whether a page after `page` exists: more hits, and within the 1,000-result window.
+pub(crate) fn has_next_page(page: u64, size: u64, total: u64) -> bool {
+    let shown = page.saturating_mul(size);
+    shown < total && shown.saturating_add(size) <= MAX_RESULTS
+}
+
+/// The query string of a search (the inverse of [`SearchQuery::parse`]):
+/// the parameters that are set, in alphabetical order, form-encoded, with
+/// page, size and sort always present. Repeated facet values keep their order.
+pub(crate) fn query_string(params: &SearchParams) -> String {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let optional = [
+        ("action", &params.action),
+        ("created_from", &params.created_from),
+        ("created_to", &params.created_to),
+        ("q", &params.q),
+        ("resource_id", &params.resource_id),
+        ("resource_type", &params.resource_type),
+        ("user_id", &params.user_id),
+    ];
+    pairs.extend(optional.iter().filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))));
+    pairs.extend(params.facet_resource.iter().map(|v| ("resource", v.as_str())));
+    pairs.extend(params.facet_action.iter().map(|v| ("action_name", v.as_str())));
+    let (page, size) = (params.page.to_string(), params.size.to_string());
+    pairs.extend([("page", page.as_str()), ("size", size.as_str()), ("sort", params.sort.as_str())]);
+    // Stable: repeated facet values keep the order they were given in.
+    pairs.sort_by_key(|(k, _)| *k);
+    let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", form_encode(v))).collect();
+    query.join("&")
 }
 
 fn bad(param: &str, message: String) -> ApiError {
@@ -115,7 +132,7 @@ fn whole_number(param: &str, value: &str) -> Result<u64, ApiError> {
 
 /// Form encoding as in the reference's links: space as `+`, letters, digits,
 /// `-._~` and `:` as they are, every other byte as `%XX`.
-fn form_encode(s: &str) -> String {
+pub(crate) fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
