@@ -97,6 +97,7 @@ pub(crate) mod need {
     pub(crate) struct Search;
     pub(crate) struct Read;
     pub(crate) struct Create;
+    pub(crate) struct Verify;
 
     impl Requirement for Search {
         const PERMISSION: Permission = Permission::Search;
@@ -106,6 +107,9 @@ pub(crate) mod need {
     }
     impl Requirement for Create {
         const PERMISSION: Permission = Permission::Create;
+    }
+    impl Requirement for Verify {
+        const PERMISSION: Permission = Permission::Verify;
     }
 }
 

@@ -65,3 +65,79 @@ pub trait IntegrityView: Send + Sync {
         Ok(self.event_statuses(&[id]).await?.remove(&id))
     }
 }
+
+/// The transparency log of a store, as the admin page sees it: the latest
+/// checkpoint whose signature verifies, and per event an inclusion proof
+/// checked against that checkpoint's root with the leaf hash recomputed from
+/// the event as stored now.
+pub struct LogIntegrity {
+    store: std::sync::Arc<dyn auditlog_store::Store>,
+    verifier: auditlog_merkle::NoteVerifier,
+}
+
+impl LogIntegrity {
+    pub fn new(store: std::sync::Arc<dyn auditlog_store::Store>, verifier: auditlog_merkle::NoteVerifier) -> Self {
+        LogIntegrity { store, verifier }
+    }
+
+    /// The latest checkpoint's size and root, if its signature verifies.
+    async fn signed(&self) -> Result<Option<(auditlog_merkle::Checkpoint, Timestamp)>, IntegrityError> {
+        let Some(cp) = self.store.checkpoint(None).await.map_err(failed)? else { return Ok(None) };
+        match self.verifier.verify(&cp.note) {
+            Ok(c) if c.size == cp.size && c.root == cp.root => Ok(Some((c, cp.created))),
+            Ok(_) | Err(_) => Err(IntegrityError {
+                message: format!("the checkpoint of size {} does not verify with the log's key", cp.size),
+            }),
+        }
+    }
+
+    async fn status(
+        &self,
+        id: Uuid,
+        size: u64,
+        root: &auditlog_merkle::Hash,
+    ) -> Result<EventIntegrity, IntegrityError> {
+        let Some(leaf) = self.store.leaf_for_event(id).await.map_err(failed)? else {
+            return Ok(EventIntegrity::Pending);
+        };
+        if leaf.index >= size {
+            return Ok(EventIntegrity::Pending);
+        }
+        let Some(event) = self.store.get(id).await.map_err(failed)? else {
+            return Ok(EventIntegrity::Failed { reason: "the event is gone from the database".into() });
+        };
+        let hash = auditlog_store::transparency::leaf_hash_of(&event);
+        if hash != leaf.hash {
+            return Ok(EventIntegrity::Failed { reason: "the event changed after it was logged".into() });
+        }
+        let proof = auditlog_store::transparency::inclusion_proof(self.store.as_ref(), id, Some(size))
+            .await
+            .map_err(|e| IntegrityError { message: e.to_string() })?;
+        Ok(match auditlog_merkle::verify_inclusion(&hash, leaf.index, size, &proof.proof, root) {
+            Ok(()) => EventIntegrity::Verified { leaf_index: leaf.index, tree_size: size },
+            Err(e) => EventIntegrity::Failed { reason: format!("the inclusion proof does not verify: {e}") },
+        })
+    }
+}
+
+fn failed(e: auditlog_store::StoreError) -> IntegrityError {
+    IntegrityError { message: e.to_string() }
+}
+
+#[async_trait]
+impl IntegrityView for LogIntegrity {
+    async fn latest_checkpoint(&self) -> Result<Option<CheckpointSummary>, IntegrityError> {
+        Ok(self.signed().await?.map(|(c, at)| CheckpointSummary { tree_size: c.size, signed_at: at }))
+    }
+
+    async fn event_statuses(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
+        let Some((cp, _)) = self.signed().await? else {
+            return Ok(ids.iter().map(|id| (*id, EventIntegrity::Pending)).collect());
+        };
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            out.insert(*id, self.status(*id, cp.size, &cp.root).await?);
+        }
+        Ok(out)
+    }
+}

@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 
 pub use admin::ADMIN_PREFIX;
 pub use auth::{generate_token, hash_token};
-pub use integrity::{CheckpointSummary, EventIntegrity, IntegrityError, IntegrityView};
+pub use integrity::{CheckpointSummary, EventIntegrity, IntegrityError, IntegrityView, LogIntegrity};
 pub use routes::{api_route_table, route_table, router};
 pub use state::AppState;
 

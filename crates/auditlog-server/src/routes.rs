@@ -16,7 +16,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::admin::{self, ADMIN_PREFIX, assets, event, sign_in};
-use crate::api::{events, ingest, ops, search};
+use crate::api::{events, ingest, ops, search, transparency};
 use crate::error::ApiError;
 use crate::observe::observe;
 use crate::state::AppState;
@@ -64,6 +64,10 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::POST, "/api/audit-logs/_bulk", ingest::bulk),
         endpoint(Method::GET, "/api/audit-logs/openapi.json", ops::openapi),
         endpoint(Method::GET, "/api/audit-logs/{id}", events::read),
+        // The transparency log (SPEC 5.5).
+        endpoint(Method::GET, "/api/audit-logs/checkpoint", transparency::checkpoint),
+        endpoint(Method::GET, "/api/audit-logs/consistency", transparency::consistency),
+        endpoint(Method::GET, "/api/audit-logs/{id}/proof", transparency::proof),
         endpoint(Method::GET, "/health", ops::health),
         endpoint(Method::GET, "/metrics", ops::metrics),
         // The admin page (SPEC 10): HTML for browsers, not part of the API.
