@@ -178,6 +178,19 @@ impl Cond {
         }
     }
 
+    /// Whether the condition only looks at the given keyword columns (then
+    /// it can be evaluated over any table holding those columns, such as the
+    /// facet counters).
+    pub fn only_columns(&self, allowed: &[Col]) -> bool {
+        match self {
+            Cond::True | Cond::False => true,
+            Cond::And(v) | Cond::Or(v) => v.iter().all(|c| c.only_columns(allowed)),
+            Cond::Not(c) => c.only_columns(allowed),
+            Cond::Keyword { col, .. } => allowed.contains(col),
+            Cond::Created { .. } | Cond::Text { .. } | Cond::Meta { .. } => false,
+        }
+    }
+
     /// The positive full-text conditions (those not under a negation): what
     /// `bestmatch` ranks by.
     pub fn scoring_texts(&self) -> Vec<(TextScope, TextQuery)> {

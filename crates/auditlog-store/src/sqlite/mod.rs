@@ -30,6 +30,7 @@ pub use retention::RetentionLock;
 pub use uow::{UnitOfWork, UowError};
 
 use crate::error::StoreError;
+use crate::lower::Col;
 use crate::search::{FacetCell, SearchPlan, Sort, StoreHits};
 use crate::sql::{self, Param, Sql, flatten_metadata};
 use crate::store::Store;
@@ -390,8 +391,12 @@ pub fn search_on(conn: &Connection, plan: &SearchPlan) -> Result<StoreHits, Stor
         return Ok(out);
     }
     let mut a = Sql::question();
-    if plan.base == crate::lower::Cond::True {
-        a.push("SELECT resource_type, action, n FROM audit_counts WHERE n > 0");
+    if plan.base.only_columns(&[Col::Action, Col::ResourceType]) {
+        // The counters hold one row per (resource type, action): a condition
+        // on those columns alone is answered from them, however many events
+        // it matches.
+        a.push("SELECT e.resource_type, e.action, e.n FROM audit_counts e WHERE e.n > 0 AND ");
+        sql::render(&plan.base, &mut a, &d);
     } else {
         a.push("SELECT e.resource_type, e.action, count(*) FROM audit_events e WHERE ");
         sql::render(&plan.base, &mut a, &d);
