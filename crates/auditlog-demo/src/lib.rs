@@ -316,7 +316,9 @@ pub fn generate(
     let mut created_records = 0usize;
 
     while report.events < opts.events {
-        clock += rng.random_range(0..=2 * step);
+        // Evenly spread over the span, jittered, strictly increasing, ending at `until`.
+        let target = start + step * (report.events as i64 + 1);
+        clock = (clock + 1).max(target - rng.random_range(0..step));
         let at = Timestamp::from_micros(clock.min(opts.until.as_micros()));
         let roll = rng.random_range(0..100u32);
         // Pick an action the current state allows; new drafts keep it moving.
