@@ -3,7 +3,7 @@
 //! SQLite store seeded by the demo generator plus a few hostile events
 //! (markup and quotes in every free-text field) and access changes with
 //! `before`/`after`. Screenshots of the main views are written to
-//! `docs/screenshots/`.
+//! `docs/screenshots/` (with `AUDITLOG_SCREENSHOTS=1`).
 //!
 //! Browser policy: with `AUDITLOG_TEST_BROWSER=required` (as in CI) a
 //! missing or broken chromedriver fails the test; otherwise the test prints
@@ -145,12 +145,19 @@ impl Server {
         })
         .await
         .expect("seeding");
-        let service = AuditLogService::new(audit, store);
+        let service = AuditLogService::new(audit, store.clone());
         for event in extra_events() {
             let input = EventInput::from_json(&event.to_string()).expect("event input");
             service.create(&Identity::system(), input, None).await.expect("extra event");
         }
-        let state = AppState::new(Arc::new(config), service);
+        // The transparency log: integrate and sign everything, then let the
+        // page show each event's inclusion in the checkpoint.
+        let signer =
+            Arc::new(auditlog_merkle::NoteSigner::from_seed("browser.test/audit-logs", &[5; 32]).expect("key"));
+        let log: Arc<dyn auditlog_store::Store> = store.clone();
+        auditlog_store::transparency::Sequencer::new(log.clone(), signer.clone()).round(true).await.expect("integrate");
+        let integrity = Arc::new(auditlog_server::LogIntegrity::new(log, signer.verifier()));
+        let state = AppState::new(Arc::new(config), service).with_integrity(integrity);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state, async {
             let _ = stopped.await;
@@ -280,8 +287,15 @@ async fn query_pairs(client: &Client) -> Vec<(String, String)> {
     url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
+/// Takes a screenshot (so the page renders), and saves it under
+/// `docs/screenshots/` when `AUDITLOG_SCREENSHOTS=1` (so that ordinary test
+/// runs leave the checkout as it was).
 async fn screenshot(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    if std::env::var("AUDITLOG_SCREENSHOTS").as_deref() != Ok("1") {
+        return;
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
     std::fs::create_dir_all(&dir).expect("screenshots folder");
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
@@ -453,6 +467,11 @@ async fn event_details_and_related_searches(client: &Client, server: &Server) {
     assert!(copy.is_displayed().await.expect("displayed"), "the script shows the copy button");
     copy.click().await.expect("copy");
     wait_for(client, "#copy-status:not(:empty)").await;
+    // Included in the latest signed checkpoint, proof checked.
+    let integrity = find(client, "#integrity").await.text().await.expect("text");
+    assert!(integrity.starts_with("Verified") && integrity.contains("signed checkpoint"), "{integrity}");
+    let header = find(client, "#checkpoint").await.text().await.expect("text");
+    assert!(header.contains("Latest signed checkpoint"), "{header}");
     screenshot(client, "detail").await;
 
     let resource_id = json["resource"]["id"].as_str().unwrap().to_owned();
