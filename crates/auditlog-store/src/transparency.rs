@@ -74,21 +74,42 @@ pub struct Appended {
     pub nodes: Vec<(NodeId, Hash)>,
 }
 
-/// Appends `events` (in integration order) to the tree whose frontier is
+/// A committed event waiting to become a leaf: its id, time and leaf hash
+/// (computed from the event as it was written, in the writing transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingLeaf {
+    pub event_id: Uuid,
+    pub created: Timestamp,
+    pub hash: Hash,
+}
+
+impl From<&Event> for PendingLeaf {
+    fn from(e: &Event) -> Self {
+        PendingLeaf { event_id: e.id, created: e.created, hash: leaf_hash_of(e) }
+    }
+}
+
+/// Appends `pending` (in integration order) to the tree whose frontier is
 /// `range`: the store-independent half of an integration round.
-pub fn append(range: &mut CompactRange, events: &[Event], now: Timestamp) -> Result<Appended, StoreError> {
+pub fn append(range: &mut CompactRange, pending: &[PendingLeaf], now: Timestamp) -> Result<Appended, StoreError> {
     let mut out = Appended::default();
-    for e in events {
-        let hash = leaf_hash_of(e);
+    for p in pending {
         let index = range.size();
         range
-            .append(hash, |id, h| {
+            .append(p.hash, |id, h| {
                 if id.level > 0 {
                     out.nodes.push((id, *h));
                 }
             })
             .map_err(StoreError::internal)?;
-        out.leaves.push(Leaf { index, event_id: e.id, hash, created: e.created, integrated: now, expired: None });
+        out.leaves.push(Leaf {
+            index,
+            event_id: p.event_id,
+            hash: p.hash,
+            created: p.created,
+            integrated: now,
+            expired: None,
+        });
     }
     Ok(out)
 }

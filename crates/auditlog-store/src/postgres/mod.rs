@@ -244,6 +244,8 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
         .map_err(StoreError::internal)?;
     let message: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
     let fts: Vec<String> = events.iter().map(dialect::tsvector).collect();
+    let leaves: Vec<crate::transparency::Hash> = events.iter().map(crate::transparency::leaf_hash_of).collect();
+    let leaf_hashes: Vec<&[u8]> = leaves.iter().map(|h| &h[..]).collect();
     let r = c
         .execute_typed(
             "WITH ins AS (
@@ -254,7 +256,8 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
                       AS u(id, created, action, rtype, rid, uid, uname, email, metadata, message, fts)
                  RETURNING seq, id, created
              )
-             INSERT INTO audit_pending (seq, id, created) SELECT seq, id, created FROM ins",
+             INSERT INTO audit_pending (seq, id, created, leaf_hash)
+             SELECT ins.seq, ins.id, ins.created, h.hash FROM ins JOIN unnest($1, $12) AS h(id, hash) ON h.id = ins.id",
             &[
                 (&ids, Type::UUID_ARRAY),
                 (&created, Type::TIMESTAMPTZ_ARRAY),
@@ -267,6 +270,7 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
                 (&metadata, Type::TEXT_ARRAY),
                 (&message, Type::TEXT_ARRAY),
                 (&fts, Type::TEXT_ARRAY),
+                (&leaf_hashes, Type::BYTEA_ARRAY),
             ],
         )
         .await;

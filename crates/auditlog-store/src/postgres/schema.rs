@@ -55,10 +55,13 @@ CREATE TABLE audit_counts (
     // 2: the transparency log: events waiting for a leaf, the leaves, the
     //    interior nodes of the tree, and signed checkpoints.
     r#"
+-- Committed events not yet leaves, with their leaf hashes (NULL for events
+-- stored before this migration: the sequencer reads the event).
 CREATE TABLE audit_pending (
-    seq     bigint      PRIMARY KEY,       -- audit_events.seq: integration order
-    id      uuid        NOT NULL,
-    created timestamptz NOT NULL
+    seq       bigint      PRIMARY KEY,     -- audit_events.seq: integration order
+    id        uuid        NOT NULL,
+    created   timestamptz NOT NULL,
+    leaf_hash bytea
 );
 CREATE TABLE audit_leaves (
     leaf_index bigint      PRIMARY KEY,

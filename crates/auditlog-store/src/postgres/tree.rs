@@ -76,25 +76,42 @@ pub(super) async fn integrate(store: &PgStore, max: usize) -> Result<Integration
     let mut range = transparency::range_from_nodes(size, nodes(&*tx, &auditlog_merkle::frontier(size)).await?)?;
     let rows = tx
         .query_typed(
-            &format!(
-                "SELECT p.seq, e.id IS NOT NULL, {EVENT_COLUMNS} FROM audit_pending p
-                 LEFT JOIN audit_events e ON e.id = p.id AND e.created = p.created
-                 ORDER BY p.seq LIMIT $1"
-            ),
+            "SELECT seq, id, created, leaf_hash FROM audit_pending ORDER BY seq LIMIT $1",
             &[(&(max as i64), Type::INT8)],
         )
         .await
         .map_err(map_pg)?;
     let mut seqs = Vec::with_capacity(rows.len());
-    let mut events = Vec::with_capacity(rows.len());
+    let mut pending = Vec::with_capacity(rows.len());
     for r in &rows {
         seqs.push(r.get::<_, i64>(0));
-        // A pending row whose event is gone (deleted by hand) has nothing to log.
-        if r.get::<_, bool>(1) {
-            events.push(row_to_event_at(r, 2)?);
-        }
+        let id: Uuid = r.get(1);
+        let created: chrono::DateTime<chrono::Utc> = r.get(2);
+        let leaf = match r.get::<_, Option<Vec<u8>>>(3) {
+            Some(h) => transparency::PendingLeaf {
+                event_id: id,
+                created: Timestamp::from_datetime(created),
+                hash: hash_of(h)?,
+            },
+            // Queued by the migration: hash the event as stored. A row whose
+            // event is gone (deleted by hand) has nothing to log.
+            None => {
+                let event = tx
+                    .query_typed(
+                        &format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = $1 AND e.created = $2"),
+                        &[(&id, Type::UUID), (&created, Type::TIMESTAMPTZ)],
+                    )
+                    .await
+                    .map_err(map_pg)?;
+                match event.first() {
+                    Some(row) => transparency::PendingLeaf::from(&row_to_event_at(row, 0)?),
+                    None => continue,
+                }
+            }
+        };
+        pending.push(leaf);
     }
-    let appended = transparency::append(&mut range, &events, Timestamp::now())?;
+    let appended = transparency::append(&mut range, &pending, Timestamp::now())?;
     if !appended.leaves.is_empty() {
         let index: Vec<i64> = appended.leaves.iter().map(|l| l.index as i64).collect();
         let ids: Vec<Uuid> = appended.leaves.iter().map(|l| l.event_id).collect();

@@ -277,7 +277,9 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
     let mut fts = conn
         .prepare_cached("INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)")
         .map_err(map_err)?;
-    let mut pending = conn.prepare_cached("INSERT INTO audit_pending (seq) VALUES (?1)").map_err(map_err)?;
+    let mut pending = conn
+        .prepare_cached("INSERT INTO audit_pending (seq, event_id, created, leaf_hash) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(map_err)?;
     let mut counts: HashMap<(&str, &str), i64> = HashMap::new();
     let mut id_buf = Uuid::encode_buffer();
     for e in events {
@@ -317,7 +319,8 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
             e.user.username.as_deref().unwrap_or("")
         );
         fts.execute(params![seq, e.message, keys, e.user.email, meta_text]).map_err(map_err)?;
-        pending.execute([seq]).map_err(map_err)?;
+        let leaf = crate::transparency::leaf_hash_of(e);
+        pending.execute(params![seq, id, e.created.as_micros(), &leaf[..]]).map_err(map_err)?;
         *counts.entry((&e.resource.kind, &e.action)).or_default() += 1;
     }
     let mut upd = conn

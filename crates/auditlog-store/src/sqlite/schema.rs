@@ -55,8 +55,13 @@ CREATE TABLE audit_counts (
     // 2: the transparency log: events waiting for a leaf, the leaves, the
     //    interior nodes of the tree, and signed checkpoints.
     r#"
+-- Committed events not yet leaves, with what their leaves need (NULL for
+-- events stored before this migration: the sequencer reads the event).
 CREATE TABLE audit_pending (
-    seq INTEGER PRIMARY KEY              -- audit_events.seq, committed but not yet a leaf
+    seq       INTEGER PRIMARY KEY,       -- audit_events.seq: integration order
+    event_id  TEXT,
+    created   INTEGER,
+    leaf_hash BLOB
 );
 CREATE TABLE audit_leaves (
     leaf_index INTEGER PRIMARY KEY,

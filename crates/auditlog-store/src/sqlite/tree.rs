@@ -44,25 +44,48 @@ pub(super) fn integrate(conn: &mut Connection, max: usize) -> Result<Integration
     let frontier = auditlog_merkle::frontier(size);
     let mut range = transparency::range_from_nodes(size, nodes(&tx, &frontier)?)?;
     let mut seqs = Vec::new();
-    let mut events = Vec::new();
+    let mut pending = Vec::new();
     {
         let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT p.seq, e.seq IS NOT NULL, {EVENT_COLUMNS} FROM audit_pending p
-                 LEFT JOIN audit_events e ON e.seq = p.seq ORDER BY p.seq LIMIT ?1"
-            ))
+            .prepare_cached("SELECT seq, event_id, created, leaf_hash FROM audit_pending ORDER BY seq LIMIT ?1")
             .map_err(map_err)?;
-        let mut rows = stmt.query([max as i64]).map_err(map_err)?;
-        while let Some(r) = rows.next().map_err(map_err)? {
-            seqs.push(r.get::<_, i64>(0).map_err(map_err)?);
-            // A pending row whose event is gone (deleted by hand) has nothing to log.
-            if r.get::<_, bool>(1).map_err(map_err)? {
-                events.push(row_to_event_at(r, 2)?);
-            }
+        let rows = stmt
+            .query_map([max as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<Vec<u8>>>(3)?,
+                ))
+            })
+            .map_err(map_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(map_err)?;
+        let mut event = tx
+            .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.seq = ?1"))
+            .map_err(map_err)?;
+        for (seq, id, created, hash) in rows {
+            seqs.push(seq);
+            let leaf = match (id, created.and_then(Timestamp::from_micros), hash) {
+                (Some(id), Some(created), Some(hash)) => transparency::PendingLeaf {
+                    event_id: id
+                        .parse()
+                        .map_err(|e| StoreError::Internal(format!("bad pending event id {id:?}: {e}")))?,
+                    created,
+                    hash: hash_of(hash)?,
+                },
+                // Queued by the migration: hash the event as stored. A row
+                // whose event is gone (deleted by hand) has nothing to log.
+                _ => match event.query_row([seq], |r| row_to_event(r, 0)).optional().map_err(map_err)? {
+                    Some(e) => transparency::PendingLeaf::from(&e),
+                    None => continue,
+                },
+            };
+            pending.push(leaf);
         }
     }
     let now = Timestamp::now();
-    let appended = transparency::append(&mut range, &events, now)?;
+    let appended = transparency::append(&mut range, &pending, now)?;
     {
         let mut leaf = tx
             .prepare_cached(
