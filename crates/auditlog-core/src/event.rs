@@ -129,17 +129,33 @@ impl Event {
     /// transparency-log leaf hashes. Field set and names are part of the
     /// log's format and must not change.
     pub fn canonical_json(&self) -> Vec<u8> {
-        // Serialising plain JSON values cannot fail.
-        serde_jcs::to_vec(&serde_json::json!({
-            "id": self.id.to_string(),
-            "created": self.created.to_string(),
-            "action": self.action,
-            "resource": {"type": self.resource.kind, "id": self.resource.id},
-            "user": self.user,
-            "metadata": self.metadata,
-            "message": self.message,
-        }))
-        .expect("JSON values always serialise")
+        use crate::canonical::{object, string};
+        // Members in JCS order (these names are ASCII, so byte order is UTF-16 order).
+        let mut out = Vec::with_capacity(512);
+        out.extend_from_slice(b"{\"action\":");
+        string(&self.action, &mut out);
+        out.extend_from_slice(b",\"created\":");
+        string(&self.created.to_string(), &mut out);
+        out.extend_from_slice(b",\"id\":");
+        string(&self.id.to_string(), &mut out);
+        out.extend_from_slice(b",\"message\":");
+        string(&self.message, &mut out);
+        out.extend_from_slice(b",\"metadata\":");
+        object(&self.metadata, &mut out);
+        out.extend_from_slice(b",\"resource\":{\"id\":");
+        string(&self.resource.id, &mut out);
+        out.extend_from_slice(b",\"type\":");
+        string(&self.resource.kind, &mut out);
+        out.extend_from_slice(b"},\"user\":{\"email\":");
+        string(&self.user.email, &mut out);
+        out.extend_from_slice(b",\"id\":");
+        string(&self.user.id, &mut out);
+        if let Some(u) = &self.user.username {
+            out.extend_from_slice(b",\"username\":");
+            string(u, &mut out);
+        }
+        out.extend_from_slice(b"}}");
+        out
     }
 
     /// The event as the API shows it, with `links.self` under `base_url`.
@@ -198,6 +214,14 @@ mod tests {
             metadata: serde_json::from_str(r#"{"z":1,"a":"x"}"#).unwrap(),
             message: "m".into(),
         };
+        // The same bytes as the reference implementation of JCS.
+        let reference = serde_jcs::to_string(&serde_json::json!({
+            "id": e.id.to_string(), "created": e.created.to_string(), "action": e.action,
+            "resource": {"type": e.resource.kind, "id": e.resource.id}, "user": e.user,
+            "metadata": e.metadata, "message": e.message,
+        }))
+        .unwrap();
+        assert_eq!(String::from_utf8(e.canonical_json()).unwrap(), reference);
         assert_eq!(
             String::from_utf8(e.canonical_json()).unwrap(),
             r#"{"action":"draft.create","created":"2026-11-26T14:00:00.123456+00:00","id":"01936f7e-8b4a-7c3e-9d2a-5f1e2b3c4d5e","message":"m","metadata":{"a":"x","z":1},"resource":{"id":"abcd-1234","type":"record"},"user":{"email":"a@b.c","id":"1"}}"#

@@ -8,6 +8,7 @@
 pub mod action;
 pub mod audit;
 pub mod builtin;
+pub mod canonical;
 pub mod config;
 pub mod context;
 pub mod error;
