@@ -122,6 +122,7 @@ impl SqliteStore {
         let path = path.into();
         let mut conn = open_connection(&path, &opts)?;
         schema::migrate(&mut conn, &path.display().to_string())?;
+        optimize(&conn, true);
         let (tx, rx) = mpsc::channel::<Job>();
         let commits = Arc::new(tokio::sync::Notify::new());
         let notify = commits.clone();
@@ -181,8 +182,26 @@ impl SqliteStore {
     }
 }
 
+/// Keeps the query planner's statistics current (`PRAGMA optimize`, with a
+/// bounded `ANALYZE`): without them SQLite may pick a weak index for a
+/// multi-column filter. `all` checks every table (at open).
+fn optimize(conn: &Connection, all: bool) {
+    let sql = if all {
+        "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;"
+    } else {
+        "PRAGMA analysis_limit = 1000; PRAGMA optimize;"
+    };
+    if let Err(e) = conn.execute_batch(sql) {
+        tracing::warn!(error = %e, "PRAGMA optimize failed");
+    }
+}
+
+/// Inserted events between two `PRAGMA optimize` runs of the writer.
+const OPTIMIZE_EVERY: usize = 100_000;
+
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
     let mut pending: Option<Job> = None;
+    let mut since_optimize = 0usize;
     loop {
         let job = match pending.take() {
             Some(j) => j,
@@ -211,6 +230,11 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &tokio::s
                 }
                 commit_group(&mut conn, batch);
                 commits.notify_one();
+                since_optimize += n;
+                if since_optimize >= OPTIMIZE_EVERY {
+                    since_optimize = 0;
+                    optimize(&conn, false);
+                }
             }
         }
     }
@@ -360,6 +384,7 @@ fn to_sql(p: &Param) -> rusqlite::types::Value {
         Param::Text(s) => rusqlite::types::Value::Text(s.clone()),
         Param::Int(i) => rusqlite::types::Value::Integer(*i),
         Param::Real(f) => rusqlite::types::Value::Real(*f),
+        Param::Time(t) => rusqlite::types::Value::Integer(t.timestamp_micros()),
     }
 }
 
