@@ -12,7 +12,7 @@ use auditlog_core::{
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore, UnitOfWork};
 use serde_json::{Map, Value, json};
 
-/// 1. Define the action: id, message template, resource type, context
+/// Step 1: define the action: id, message template, resource type, context
 /// resolvers and a metadata schema.
 struct RemoveRecordFromCommunity;
 
@@ -38,7 +38,7 @@ impl Action for RemoveRecordFromCommunity {
     }
 }
 
-/// 2. A context resolver: fills `record_id` from the caller's record.
+/// Step 2: a context resolver: fills `record_id` from the caller's record.
 struct RecordContext;
 
 impl ContextResolver for RecordContext {

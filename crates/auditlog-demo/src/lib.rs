@@ -135,7 +135,14 @@ impl<'a> Records<'a> {
     }
 
     /// Creates a draft (and its parent): logs `draft.create`.
-    pub fn create_draft(&mut self, who: &Identity, id: &str, parent: &str, title: &str, cx: &Context) -> Result<(), DemoError> {
+    pub fn create_draft(
+        &mut self,
+        who: &Identity,
+        id: &str,
+        parent: &str,
+        title: &str,
+        cx: &Context,
+    ) -> Result<(), DemoError> {
         let audit = self.audit;
         self.transact(cx, |c| {
             c.execute("INSERT INTO demo_parents (id) VALUES (?1)", [parent])?;
@@ -171,8 +178,12 @@ impl<'a> Records<'a> {
                 return Err(DemoError::WrongState { id: id.into(), status: status.as_str().into(), action: "publish" });
             }
             let revision = revision + 1;
-            c.execute("UPDATE demo_records SET status = 'published', revision = ?2 WHERE id = ?1", params![id, revision])?;
-            let data = ContextData::new().with("record", serde_json::json!({"parent": {"id": parent}, "revision_id": revision}));
+            c.execute(
+                "UPDATE demo_records SET status = 'published', revision = ?2 WHERE id = ?1",
+                params![id, revision],
+            )?;
+            let data = ContextData::new()
+                .with("record", serde_json::json!({"parent": {"id": parent}, "revision_id": revision}));
             let d = Self::build(audit, who, "record.publish", id, data, cx)?;
             Ok((revision, d))
         })
@@ -206,7 +217,14 @@ impl<'a> Records<'a> {
                  SELECT ?2, parent_id, ?3, 'draft', 0, title FROM demo_records WHERE id = ?1",
                 params![of, new_id, who.id],
             )?;
-            let d = Self::build(audit, who, "draft.new_version", new_id, ContextData::new().with("parent_pid", parent), cx)?;
+            let d = Self::build(
+                audit,
+                who,
+                "draft.new_version",
+                new_id,
+                ContextData::new().with("parent_pid", parent),
+                cx,
+            )?;
             Ok(((), d))
         })
     }
@@ -239,18 +257,76 @@ pub struct DemoReport {
 }
 
 const FIRST: &[&str] = &[
-    "ada", "alan", "grace", "linus", "margaret", "tim", "barbara", "donald", "edsger", "frances", "john", "katherine",
-    "ken", "leslie", "niklaus", "radia", "sophie", "vint", "yukihiro", "hedy", "mary", "claude", "dennis", "shafi",
+    "ada",
+    "alan",
+    "grace",
+    "linus",
+    "margaret",
+    "tim",
+    "barbara",
+    "donald",
+    "edsger",
+    "frances",
+    "john",
+    "katherine",
+    "ken",
+    "leslie",
+    "niklaus",
+    "radia",
+    "sophie",
+    "vint",
+    "yukihiro",
+    "hedy",
+    "mary",
+    "claude",
+    "dennis",
+    "shafi",
 ];
 const LAST: &[&str] = &[
-    "lovelace", "turing", "hopper", "torvalds", "hamilton", "berners-lee", "liskov", "knuth", "dijkstra", "allen",
-    "backus", "johnson", "thompson", "lamport", "wirth", "perlman", "wilson", "cerf", "matsumoto", "lamarr",
+    "lovelace",
+    "turing",
+    "hopper",
+    "torvalds",
+    "hamilton",
+    "berners-lee",
+    "liskov",
+    "knuth",
+    "dijkstra",
+    "allen",
+    "backus",
+    "johnson",
+    "thompson",
+    "lamport",
+    "wirth",
+    "perlman",
+    "wilson",
+    "cerf",
+    "matsumoto",
+    "lamarr",
 ];
 const DOMAINS: &[&str] =
     &["cern.ch", "inveniosoftware.org", "zenodo.org", "uni-example.edu", "library.example.org", "research.example.net"];
 const WORDS: &[&str] = &[
-    "dataset", "measurements", "survey", "thesis", "software", "poster", "climate", "genome", "particle", "archive",
-    "corpus", "images", "simulation", "notebook", "samples", "interviews", "maps", "code", "results", "protocol",
+    "dataset",
+    "measurements",
+    "survey",
+    "thesis",
+    "software",
+    "poster",
+    "climate",
+    "genome",
+    "particle",
+    "archive",
+    "corpus",
+    "images",
+    "simulation",
+    "notebook",
+    "samples",
+    "interviews",
+    "maps",
+    "code",
+    "results",
+    "protocol",
 ];
 
 /// The simulated users: ids `1`..=`n`, with usernames and emails.
@@ -285,7 +361,10 @@ fn pid(rng: &mut StdRng) -> String {
 
 /// An [`AuditLog`] for the demo: the given configuration's actions and the
 /// demo's users as the user resolver.
-pub fn demo_audit_log(config: &auditlog_core::Config, users: &[User]) -> Result<AuditLog, auditlog_core::config::ConfigError> {
+pub fn demo_audit_log(
+    config: &auditlog_core::Config,
+    users: &[User],
+) -> Result<AuditLog, auditlog_core::config::ConfigError> {
     let mut known = StaticUsers::default();
     for u in users {
         known.insert(u.clone());
@@ -358,7 +437,8 @@ pub fn generate(
             "draft.create" => {
                 let id = pid(&mut rng);
                 let parent = pid(&mut rng);
-                let title = format!("{} {}", WORDS[rng.random_range(0..WORDS.len())], WORDS[rng.random_range(0..WORDS.len())]);
+                let title =
+                    format!("{} {}", WORDS[rng.random_range(0..WORDS.len())], WORDS[rng.random_range(0..WORDS.len())]);
                 records.create_draft(&identities[user], &id, &parent, &title, &cx)?;
                 drafts.push((id, user));
                 created_records += 1;

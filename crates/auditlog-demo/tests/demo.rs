@@ -61,16 +61,19 @@ fn module_refuses_invalid_transitions_and_logs_nothing_for_them() {
     let store = SqliteStore::open(dir.path().join("d.db"), SqliteOptions::default()).unwrap();
     let audit = demo_audit_log(&enabled(), &demo_users(3, 1)).unwrap();
     let mut conn = store.connect().unwrap();
-    let mut m = Records::new(&mut conn, &audit).unwrap();
-    let who = Identity::user("1");
-    let cx = Context::default();
-    m.create_draft(&who, "aaaaa-11111", "ppppp-11111", "t", &cx).unwrap();
-    assert_eq!(m.publish(&who, "aaaaa-11111", &cx).unwrap(), 1);
-    assert!(m.publish(&who, "aaaaa-11111", &cx).is_err(), "already published");
-    assert!(m.delete_draft(&who, "nope", &cx).is_err());
-    drop(m);
+    {
+        let mut m = Records::new(&mut conn, &audit).unwrap();
+        let who = Identity::user("1");
+        let cx = Context::default();
+        m.create_draft(&who, "aaaaa-11111", "ppppp-11111", "t", &cx).unwrap();
+        assert_eq!(m.publish(&who, "aaaaa-11111", &cx).unwrap(), 1);
+        assert!(m.publish(&who, "aaaaa-11111", &cx).is_err(), "already published");
+        assert!(m.delete_draft(&who, "nope", &cx).is_err());
+    }
     let n: i64 = conn.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 2);
-    let ip: String = conn.query_row("SELECT json_extract(metadata, '$.ip_address') FROM audit_events LIMIT 1", [], |r| r.get(0)).unwrap();
+    let ip: String = conn
+        .query_row("SELECT json_extract(metadata, '$.ip_address') FROM audit_events LIMIT 1", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ip, "N/A", "no request: the reference's N/A");
 }

@@ -26,7 +26,11 @@ pub fn run(loaded: &Loaded, command: Command) -> anyhow::Result<()> {
                     vec![
                         a.id().to_owned(),
                         a.resource_type().to_owned(),
-                        if disabled.iter().any(|d| d == a.id()) { format!("{} (disabled)", a.source()) } else { a.source().to_string() },
+                        if disabled.iter().any(|d| d == a.id()) {
+                            format!("{} (disabled)", a.source())
+                        } else {
+                            a.source().to_string()
+                        },
                         a.message_template().to_owned(),
                     ]
                 })

@@ -58,7 +58,11 @@ pub fn add_token(path: &Path, name: &str, roles: &[Role]) -> anyhow::Result<Stri
     let tokens =
         tokens.as_table_mut().ok_or_else(|| UsageError(format!("{}: `tokens` is not a table", path.display())))?;
     if tokens.contains_key(name) {
-        return Err(UsageError(format!("a token named {name:?} already exists in {}; choose another name", path.display())).into());
+        return Err(UsageError(format!(
+            "a token named {name:?} already exists in {}; choose another name",
+            path.display()
+        ))
+        .into());
     }
     let token = auditlog_server::generate_token();
     let mut entry = Table::new();
