@@ -10,6 +10,10 @@ pub enum Param {
     Text(String),
     Int(i64),
     Real(f64),
+    /// An instant. PostgreSQL binds it as `timestamptz`, so that the planner
+    /// sees a value it can prune month partitions with (a text parameter
+    /// cast in SQL is only converted when the query runs).
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// SQL text with its parameters, placeholders numbered by the dialect.

@@ -244,15 +244,15 @@ fn range<T: Clone>(
     sql.push(")");
 }
 
-/// A microsecond instant as timestamptz input; out of PostgreSQL's range
-/// it becomes an infinity, which compares the same way.
-fn timestamp_text(us: i64) -> String {
+/// A microsecond instant as a timestamptz parameter; out of PostgreSQL's
+/// range, the infinity (SQL text made here) that compares the same way.
+fn instant(us: i64) -> Result<chrono::DateTime<chrono::Utc>, &'static str> {
     const MIN: i64 = -62_135_596_800_000_000; // 0001-01-01
     const MAX: i64 = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999
     match Timestamp::from_micros(us) {
-        Some(t) if (MIN..=MAX).contains(&us) => t.to_string(),
-        _ if us > 0 => "infinity".into(),
-        _ => "-infinity".into(),
+        Some(t) if (MIN..=MAX).contains(&us) => Ok(t.as_datetime()),
+        _ if us > 0 => Err("'infinity'::timestamptz"),
+        _ => Err("'-infinity'::timestamptz"),
     }
 }
 
@@ -309,9 +309,26 @@ impl Dialect for PgDialect {
     }
 
     fn created(&self, sql: &mut Sql, from: Option<i64>, to: Option<i64>) {
-        let lo = from.map(|v| RangeBound { value: v, inclusive: true });
-        let hi = to.map(|v| RangeBound { value: v, inclusive: false });
-        range(sql, "e.created", &lo, &hi, |us| Param::Text(timestamp_text(us)), "::timestamptz");
+        // Bounds are timestamptz parameters, not text cast in SQL: the
+        // planner then prunes month partitions instead of planning them all.
+        sql.push("(");
+        let mut parts = 0;
+        for (bound, op) in [(from, " >= "), (to, " < ")] {
+            let Some(us) = bound else { continue };
+            if parts > 0 {
+                sql.push(" AND ");
+            }
+            parts += 1;
+            sql.push("e.created").push(op);
+            match instant(us) {
+                Ok(t) => sql.param(Param::Time(t)),
+                Err(infinity) => sql.push(infinity),
+            };
+        }
+        if parts == 0 {
+            sql.push("e.created IS NOT NULL");
+        }
+        sql.push(")");
     }
 
     fn text(&self, sql: &mut Sql, scope: TextScope, query: &TextQuery) {
@@ -384,8 +401,8 @@ mod tests {
 
     #[test]
     fn timestamps_out_of_range_become_infinities() {
-        assert_eq!(timestamp_text(0), "1970-01-01T00:00:00.000000+00:00");
-        assert_eq!(timestamp_text(i64::MAX), "infinity");
-        assert_eq!(timestamp_text(i64::MIN), "-infinity");
+        assert_eq!(instant(0).map(|t| t.timestamp_micros()), Ok(0));
+        assert_eq!(instant(i64::MAX), Err("'infinity'::timestamptz"));
+        assert_eq!(instant(i64::MIN), Err("'-infinity'::timestamptz"));
     }
 }

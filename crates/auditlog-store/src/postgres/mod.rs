@@ -336,6 +336,7 @@ fn typed(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
             Param::Text(s) => (s as &(dyn ToSql + Sync), Type::TEXT),
             Param::Int(i) => (i as &(dyn ToSql + Sync), Type::INT8),
             Param::Real(f) => (f as &(dyn ToSql + Sync), Type::FLOAT8),
+            Param::Time(t) => (t as &(dyn ToSql + Sync), Type::TIMESTAMPTZ),
         })
         .collect()
 }
