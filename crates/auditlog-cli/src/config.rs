@@ -1,4 +1,6 @@
-//! Finding and reading the configuration, and opening what it points at.
+//! Finding and reading the configuration, and opening what it points at:
+//! the embedded SQLite store for `sqlite://` URLs, PostgreSQL for
+//! `postgres://` ones ([`Database`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use auditlog_core::{AuditLog, Config};
 use auditlog_store::Store;
+use auditlog_store::postgres::{PgOptions, PgStore, is_postgres_url};
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
 
 use crate::UsageError;
@@ -33,7 +36,10 @@ pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
         None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.exists()),
     };
     let (text, origin) = match &path {
-        Some(p) => (std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?, p.display().to_string()),
+        Some(p) => (
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+            p.display().to_string(),
+        ),
         None => ("AUDIT_LOGS_ENABLED = true\n".to_owned(), "defaults".to_owned()),
     };
     let base = path.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
@@ -54,20 +60,65 @@ impl Loaded {
         SqliteOptions { synchronous: self.config.sqlite_synchronous, ..Default::default() }
     }
 
-    /// Opens the configured store (creating and migrating SQLite on first use).
-    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+    /// Opens the configured database. SQLite is created and migrated on
+    /// first use; PostgreSQL opens no connection yet and is migrated only by
+    /// `auditlog migrate` and `serve` (see [`crate::jobs::prepare`]).
+    pub fn open_database(&self) -> anyhow::Result<Database> {
         let url = &self.config.database_url;
-        match auditlog_store::sqlite::path_from_url(url) {
-            Some(path) => Ok(Arc::new(SqliteStore::open(path, self.sqlite_options())?)),
-            None => Err(UsageError(format!("database_url {url:?}: this command supports sqlite:// databases")).into()),
+        if is_postgres_url(url) {
+            return Ok(Database::Postgres(Arc::new(PgStore::connect(url, PgOptions::default())?)));
         }
+        match auditlog_store::sqlite::path_from_url(url) {
+            Some(path) => Ok(Database::Sqlite(Arc::new(SqliteStore::open(path, self.sqlite_options())?))),
+            None => Err(UsageError(format!("database_url {url:?}: use sqlite://PATH or postgres://...")).into()),
+        }
+    }
+
+    /// Opens the configured store, SQLite or PostgreSQL.
+    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(self.open_database()?.store())
     }
 
     /// Opens the configured SQLite store, or explains that the command needs one.
     pub fn open_sqlite(&self, command: &str) -> anyhow::Result<SqliteStore> {
         let url = &self.config.database_url;
+        if is_postgres_url(url) {
+            // The demo module keeps its own tables next to the audit log and
+            // is written for SQLite; seeding PostgreSQL is not supported.
+            return Err(UsageError(format!(
+                "`auditlog {command}` works on the embedded SQLite store only, and database_url names \
+                 PostgreSQL; run it with a sqlite:// database_url (e.g. AUDITLOG_DATABASE_URL=sqlite://./demo.db)"
+            ))
+            .into());
+        }
         let path = auditlog_store::sqlite::path_from_url(url)
             .ok_or_else(|| UsageError(format!("`auditlog {command}` needs a sqlite:// database_url, not {url:?}")))?;
         Ok(SqliteStore::open(path, self.sqlite_options())?)
+    }
+}
+
+/// The configured database, opened, with its concrete store: what the
+/// commands that treat the two differently (migrations, partitions) need.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PgStore>),
+}
+
+impl Database {
+    /// The store behind the common interface.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(s) => s.clone(),
+            Database::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// Where the data lives, without credentials: safe to print and log.
+    pub fn location(&self) -> String {
+        match self {
+            Database::Sqlite(s) => format!("sqlite://{}", s.path().display()),
+            Database::Postgres(s) => s.location().to_owned(),
+        }
     }
 }

@@ -3,8 +3,11 @@
 
 mod commands;
 mod config;
+mod jobs;
+mod keys;
 mod output;
 mod progress;
+mod sequencing;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +56,18 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: commands::token::Command,
+    },
+    /// Check the transparency log: the database, or a server as a monitor.
+    Verify(commands::verify::Args),
+    /// The checkpoint signing key.
+    Key {
+        #[command(subcommand)]
+        command: commands::key::Command,
+    },
+    /// Delete expired events (SPEC 8).
+    Retention {
+        #[command(subcommand)]
+        command: commands::retention::Command,
     },
 }
 
@@ -115,5 +130,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => commands::show::run(&loaded, args).await,
         Command::Actions { command } => commands::actions::run(&loaded, command),
         Command::Demo(args) => commands::demo::run(&loaded, args).await,
+        Command::Retention { command } => commands::retention::run(&loaded, command).await,
+        Command::Verify(args) => commands::verify::run(&loaded, args).await,
+        Command::Key { command } => commands::key::run(&loaded, command),
     }
 }

@@ -18,9 +18,7 @@ impl Progress {
     pub fn new(label: &str, total: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(total);
-            if let Ok(style) =
-                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
-            {
+            if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)") {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(label.to_owned());
@@ -33,8 +31,13 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.set_position(done),
             None if done >= self.next_line.max(1) || done == self.total => {
-                let pct = if self.total == 0 { 100 } else { done * 100 / self.total };
-                eprintln!("{}: {done}/{} ({pct}%) after {:.1}s", self.label, self.total, self.started.elapsed().as_secs_f64());
+                let pct = (done * 100).checked_div(self.total).unwrap_or(100);
+                eprintln!(
+                    "{}: {done}/{} ({pct}%) after {:.1}s",
+                    self.label,
+                    self.total,
+                    self.started.elapsed().as_secs_f64()
+                );
                 self.next_line = done + (self.total / 10).max(1);
             }
             None => {}

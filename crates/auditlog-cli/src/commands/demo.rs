@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
-    let store = loaded.open_sqlite("demo")?;
+    let store = std::sync::Arc::new(loaded.open_sqlite("demo")?);
     let seed = args.seed.unwrap_or_else(rand::random);
     let opts = DemoOptions { events: args.events, users: args.users, seed, ..Default::default() };
     let users = demo_users(opts.users, opts.seed);
@@ -32,7 +32,9 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     let location = store.path().display().to_string();
+    let writer = store.clone();
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let store = writer;
         let mut conn = store.connect()?;
         let mut progress = Progress::new("demo", opts.events);
         let report = generate(&mut conn, &audit, &opts, |n| progress.set(n))?;
@@ -40,14 +42,16 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
         Ok(report)
     })
     .await??;
+    let round = crate::sequencing::integrate_now(loaded, store).await?;
     let by_action: Vec<String> = report.by_action.iter().map(|(a, n)| format!("{a} {n}")).collect();
     println!(
-        "demo: logged {} events ({}) by {} users on {} records into {location} in {:.1}s (seed {seed})",
+        "demo: logged {} events ({}) by {} users on {} records into {location} in {:.1}s (seed {seed}); transparency log at {} leaves",
         report.events,
         by_action.join(", "),
         report.users,
         report.records,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        round.size
     );
     Ok(())
 }

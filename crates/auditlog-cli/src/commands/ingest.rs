@@ -27,7 +27,8 @@ pub struct Args {
 }
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
-    let service = AuditLogService::new(loaded.audit_log()?, loaded.open_store()?);
+    let store = loaded.open_store()?;
+    let service = AuditLogService::new(loaded.audit_log()?, store.clone());
     let (reader, total): (Box<dyn BufRead>, u64) = if args.file.as_os_str() == "-" {
         (Box::new(BufReader::new(std::io::stdin())), 0)
     } else {
@@ -69,6 +70,10 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     }
     progress.finish();
     eprintln!("ingest: {stored} events stored, {skipped} not logged, {bad} bad lines ({})", args.file.display());
+    if stored > 0 {
+        let round = crate::sequencing::integrate_now(loaded, store).await?;
+        eprintln!("ingest: transparency log at {} leaves", round.size);
+    }
     if bad > 0 { Err(Failed.into()) } else { Ok(()) }
 }
 
@@ -80,7 +85,9 @@ fn report(format: Format, line: usize, outcome: &LineOutcome) {
         (_, o) => {
             let v = match o {
                 LineOutcome::Logged(e) => serde_json::json!({"line": line, "status": "stored", "id": e.id}),
-                LineOutcome::NotLogged(r) => serde_json::json!({"line": line, "status": "not_logged", "reason": r.to_string()}),
+                LineOutcome::NotLogged(r) => {
+                    serde_json::json!({"line": line, "status": "not_logged", "reason": r.to_string()})
+                }
                 LineOutcome::Invalid(e) => serde_json::json!({"line": line, "status": "invalid", "errors": e.errors}),
             };
             println!("{v}");

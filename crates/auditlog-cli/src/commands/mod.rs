@@ -3,8 +3,11 @@
 pub mod actions;
 pub mod demo;
 pub mod ingest;
+pub mod key;
 pub mod migrate;
+pub mod retention;
 pub mod search;
 pub mod serve;
 pub mod show;
 pub mod token;
+pub mod verify;

@@ -12,6 +12,7 @@ use auditlog_store::AuditLogService;
 
 use crate::commands::{demo, token};
 use crate::config::{self, DEFAULT_PATH, Loaded};
+use crate::jobs;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -68,7 +69,10 @@ pub async fn run(explicit_config: Option<&Path>, loaded: Loaded, args: Args) -> 
         loaded
     };
     init_logging(loaded.config.log_format);
-    let store = loaded.open_store()?;
+    // Database and background jobs (migrations, partitions, retention): jobs.rs.
+    let database = loaded.open_database()?;
+    jobs::prepare(&database, &loaded.config).await?;
+    let store = database.store();
     if args.demo {
         if store.count().await? == 0 {
             demo::run(&loaded, demo::Args { events: 10_000, users: 300, seed: None }).await?;
@@ -79,17 +83,25 @@ pub async fn run(explicit_config: Option<&Path>, loaded: Loaded, args: Args) -> 
     let audit = loaded.audit_log()?;
     let mut config = loaded.config.clone();
     let bind = args.bind.as_deref().unwrap_or(&config.bind);
-    let listener =
-        tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     // Links point at the address actually bound unless a base_url was configured.
     if config.base_url == auditlog_core::Config::default().base_url {
         config.base_url = format!("http://{addr}");
     }
-    let state = AppState::new(Arc::new(config), AuditLogService::new(audit, store));
+    // The transparency log: its key (generated on first start), the
+    // sequencer, and the admin page's view of it.
+    let signer = Arc::new(crate::keys::load_or_create(&loaded)?);
+    let integrity = auditlog_server::LogIntegrity::new(store.clone(), signer.verifier());
+    let state =
+        AppState::new(Arc::new(config), AuditLogService::new(audit, store.clone())).with_integrity(Arc::new(integrity));
     println!("listening on http://{addr}");
-    tracing::info!(%addr, store = %loaded.config.database_url, "auditlog serving");
+    tracing::info!(%addr, store = %database.location(), "auditlog serving");
+    let background = jobs::Jobs::start(&database, &loaded.config);
+    let sequencer = crate::sequencing::start(signer, store);
     auditlog_server::serve(listener, state, auditlog_server::shutdown_signal()).await?;
+    background.stop().await;
+    sequencer.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,0 +1,227 @@
+//! `auditlog verify`: check the transparency log.
+//!
+//! - `--database` recomputes every stored event's leaf hash and the tree
+//!   root and compares them with the stored leaves and the latest signed
+//!   checkpoint, reporting each mismatch with its event id and leaf index.
+//! - `--url URL --state FILE` is an independent monitor: it verifies the
+//!   server's latest checkpoint signature, proves it consistent with the last
+//!   checkpoint it saw (kept in FILE), and fails loudly on a fork or a
+//!   rollback.
+//!
+//! Exit codes: 0 verified, 1 tampering found (or the check could not be
+//! completed), 2 bad usage.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use auditlog_core::Timestamp;
+use auditlog_merkle::{Hash, NoteVerifier, verify_consistency};
+use auditlog_store::RetentionPolicy;
+use auditlog_store::transparency::verify_database;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Loaded;
+use crate::{Failed, UsageError, keys};
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["database", "url"])))]
+pub struct Args {
+    /// Verify the configured database against its latest signed checkpoint.
+    #[arg(long)]
+    database: bool,
+    /// Monitor a server (its base URL, e.g. http://127.0.0.1:5000).
+    #[arg(long, requires = "state", value_name = "URL")]
+    url: Option<String>,
+    /// The monitor's memory: the last checkpoint seen (created on first use).
+    #[arg(long, requires = "url", value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Verifier key `<origin>+<id>+<key>` (default: the local signing key's
+    /// public half for --database; the one saved in --state for --url).
+    #[arg(long, value_name = "VKEY")]
+    key: Option<String>,
+    /// API token with the verify right, for --url.
+    #[arg(long, env = "AUDITLOG_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
+    match (&args.url, &args.state) {
+        (Some(url), Some(state)) => monitor(url, state, args.key.as_deref(), args.token.as_deref()).await,
+        _ => database(loaded, args.key.as_deref()).await,
+    }
+}
+
+fn verifier(key: &str) -> anyhow::Result<NoteVerifier> {
+    NoteVerifier::from_verifier_key_string(key)
+        .map_err(|e| UsageError(format!("--key {key:?} is not a verifier key: {e}")).into())
+}
+
+async fn database(loaded: &Loaded, key: Option<&str>) -> anyhow::Result<()> {
+    let verifier = match key {
+        Some(k) => verifier(k)?,
+        None => keys::load(loaded)?.verifier(),
+    };
+    let store = loaded.open_store()?;
+    // No retention period expires events younger than the shortest one's cutoff.
+    let policy = RetentionPolicy::from_config(&loaded.config);
+    let now = Timestamp::now();
+    let floor = std::iter::once(policy.default)
+        .chain(policy.per_action.values().copied())
+        .filter_map(|p| auditlog_store::retention::cutoff(p, now))
+        .max();
+    let report = verify_database(store.as_ref(), &verifier, floor).await?;
+    for f in &report.findings {
+        println!("TAMPERING: {f}");
+    }
+    let checkpoint = match report.checkpoint {
+        Some((size, _)) => format!("the signed checkpoint of size {size}"),
+        None => "no signed checkpoint yet".into(),
+    };
+    let summary = format!(
+        "{} leaves ({} expired by retention), {} events pending integration, against {checkpoint}",
+        report.leaves, report.expired, report.pending
+    );
+    if report.is_ok() {
+        println!("verified: {summary}");
+        Ok(())
+    } else {
+        eprintln!("verify: {} findings in {summary}", report.findings.len());
+        Err(Failed.into())
+    }
+}
+
+/// What the monitor remembers between runs.
+#[derive(Debug, Serialize, Deserialize)]
+struct State {
+    verifier_key: String,
+    size: u64,
+    root: String,
+    note: String,
+    checked: String,
+}
+
+fn read_state(path: &Path) -> anyhow::Result<Option<State>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(
+            serde_json::from_str(&text)
+                .map_err(|e| UsageError(format!("{} is not a monitor state file: {e}", path.display())))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn root_of(b64: &str) -> anyhow::Result<Hash> {
+    let raw = B64.decode(b64).map_err(|e| anyhow::anyhow!("bad base64 hash {b64:?}: {e}"))?;
+    raw.try_into().map_err(|_| anyhow::anyhow!("a hash of the wrong length: {b64:?}"))
+}
+
+#[derive(Debug, Deserialize)]
+struct Consistency {
+    proof: Vec<String>,
+}
+
+fn tampering(message: String) -> anyhow::Result<()> {
+    println!("TAMPERING: {message}");
+    Err(Failed.into())
+}
+
+async fn monitor(url: &str, state_path: &Path, key: Option<&str>, token: Option<&str>) -> anyhow::Result<()> {
+    let state = read_state(state_path)?;
+    let key = match (key, &state) {
+        (Some(k), Some(s)) if k != s.verifier_key => {
+            return Err(UsageError(format!(
+                "--key differs from the key in {} ({}); a monitor follows one log",
+                state_path.display(),
+                s.verifier_key
+            ))
+            .into());
+        }
+        (Some(k), _) => k.to_owned(),
+        (None, Some(s)) => s.verifier_key.clone(),
+        (None, None) => {
+            return Err(UsageError(format!(
+                "first run with {}: give the log's verifier key with --key (from `auditlog key show`)",
+                state_path.display()
+            ))
+            .into());
+        }
+    };
+    let verifier = verifier(&key)?;
+    let base = url.trim_end_matches('/');
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build()?;
+    let get = |path: String| {
+        let mut req = client.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req
+    };
+    let response =
+        get("/api/audit-logs/checkpoint".into()).send().await.with_context(|| format!("cannot reach {base}"))?;
+    if !response.status().is_success() {
+        anyhow::bail!(
+            "{base} answered {} for its checkpoint: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    let note = response.text().await?;
+    let checkpoint = match verifier.verify(&note) {
+        Ok(c) => c,
+        Err(e) => return tampering(format!("the checkpoint from {base} does not verify with {key}: {e}")),
+    };
+    let (size, root) = (checkpoint.size, checkpoint.root);
+    if let Some(old) = &state {
+        let old_root = root_of(&old.root)?;
+        if size < old.size {
+            return tampering(format!(
+                "rollback: the log shrank from size {} (seen {}) to {size}",
+                old.size, old.checked
+            ));
+        }
+        if size == old.size && root != old_root {
+            return tampering(format!("fork: two different roots for size {size}"));
+        }
+        if size > old.size {
+            let r = get(format!("/api/audit-logs/consistency?from={}&to={size}", old.size))
+                .send()
+                .await
+                .with_context(|| format!("cannot reach {base}"))?;
+            if !r.status().is_success() {
+                anyhow::bail!(
+                    "{base} answered {} for a consistency proof: {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                );
+            }
+            let c: Consistency = r.json().await.context("unreadable consistency proof")?;
+            let proof = c.proof.iter().map(|h| root_of(h)).collect::<anyhow::Result<Vec<_>>>()?;
+            if let Err(e) = verify_consistency(old.size, size, &proof, &old_root, &root) {
+                return tampering(format!(
+                    "fork: the log of size {size} is not an extension of the one of size {} seen {}: {e}",
+                    old.size, old.checked
+                ));
+            }
+        }
+    }
+    let new = State { verifier_key: key, size, root: B64.encode(root), note, checked: Timestamp::now().to_string() };
+    let text = serde_json::to_string_pretty(&new)?;
+    let tmp = state_path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, state_path).with_context(|| format!("cannot write {}", state_path.display()))?;
+    match state {
+        Some(old) => println!(
+            "verified: {} at size {size}, consistent with size {} seen {}",
+            checkpoint.origin, old.size, old.checked
+        ),
+        None => println!(
+            "verified: {} at size {size} (first checkpoint seen; remembered in {})",
+            checkpoint.origin,
+            state_path.display()
+        ),
+    }
+    Ok(())
+}

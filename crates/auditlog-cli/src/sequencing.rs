@@ -1,0 +1,48 @@
+//! Running the transparency log's sequencer: in the background of `serve`,
+//! and as a final round after commands that write events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auditlog_merkle::NoteSigner;
+use auditlog_store::Store;
+use auditlog_store::transparency::{Round, Sequencer};
+
+use crate::config::Loaded;
+use crate::keys;
+
+/// How often the sequencer looks for commits it was not told about (hosts'
+/// units of work, other servers): well under the one-second target.
+const TICK: Duration = Duration::from_millis(200);
+
+/// The background sequencer of a server.
+pub struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops after a last round, so that acknowledged events are integrated.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the sequencer.
+pub fn start(signer: Arc<NoteSigner>, store: Arc<dyn Store>) -> Running {
+    tracing::info!(origin = %signer.name(), "transparency log sequencer started");
+    let wake = store.commits();
+    let sequencer = Sequencer::new(store, signer);
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sequencer.run(wake, TICK, async {
+        let _ = rx.await;
+    }));
+    Running { stop, task }
+}
+
+/// Integrates whatever is pending and signs a checkpoint, now.
+pub async fn integrate_now(loaded: &Loaded, store: Arc<dyn Store>) -> anyhow::Result<Round> {
+    let signer = Arc::new(keys::load_or_create(loaded)?);
+    Ok(Sequencer::new(store, signer).round(true).await?)
+}
