@@ -143,7 +143,13 @@ async fn single_http(n: usize, c: usize) -> anyhow::Result<(f64, Duration)> {
     let (t, lat) = drive(n, c, move |i| {
         let (http, url) = (http.clone(), url.clone());
         async move {
-            let r = http.post(url).bearer_auth(TOKEN).header("content-type", "application/json").body(line(i)).send().await?;
+            let r = http
+                .post(url)
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/json")
+                .body(line(i))
+                .send()
+                .await?;
             anyhow::ensure!(r.status() == 201, "POST answered {}", r.status());
             Ok(())
         }
@@ -233,7 +239,9 @@ async fn under_ingest(args: &Args) -> anyhow::Result<()> {
     let store = Arc::new(SqliteStore::open(&copy, SqliteOptions::default())?);
     let conn = store.connect()?;
     let ids: Arc<Vec<String>> = Arc::new(
-        conn.prepare("SELECT id FROM audit_events WHERE seq % 499 = 0")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?,
+        conn.prepare("SELECT id FROM audit_events WHERE seq % 499 = 0")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?,
     );
     let resources: Arc<Vec<String>> = Arc::new(
         conn.prepare("SELECT resource_id FROM audit_events WHERE seq % 503 = 0")?
@@ -333,7 +341,8 @@ async fn under_ingest(args: &Args) -> anyhow::Result<()> {
         args.reads,
         args.search_events
     );
-    for (name, http, lib) in [("read by id", &read_http, &read_lib), ("search resource.id", &search_http, &search_lib)] {
+    for (name, http, lib) in [("read by id", &read_http, &read_lib), ("search resource.id", &search_http, &search_lib)]
+    {
         println!(
             "  {name:<20} HTTP p50 {:>6.2} ms  p99 {:>6.2} ms | library p50 {:>6.2} ms  p99 {:>6.2} ms",
             ms(percentile(http, 50.0)),

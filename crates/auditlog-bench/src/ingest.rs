@@ -5,9 +5,9 @@
 //!   indexes — 1,000 events per unit of work (transaction);
 //! - (b) events/s with one event per unit of work (the host-app case);
 //! - (c) the baseline: plain batched `INSERT`s of the very same rows
-//!   (pre-built: ids, JSON, index texts) into the same schema — same table,
-//!   same indexes, same full-text and metadata-leaf tables — 1,000 per
-//!   transaction.
+//!   (pre-built: ids, JSON, index texts, leaf hashes) into the same schema —
+//!   same table, same indexes, same full-text, metadata-leaf and
+//!   transparency-log queue tables — 1,000 per transaction.
 //!
 //! (a)/(c) is the cost of everything auditlog does besides writing rows.
 
@@ -55,7 +55,10 @@ fn actions(n: usize) -> Vec<Action> {
                 1 => ("draft.edit", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
                 2 => (
                     "record.publish",
-                    ContextData::new().with("record", serde_json::json!({"parent": {"id": format!("p{:06}", i / 5)}, "revision_id": 1 + i % 7})),
+                    ContextData::new().with(
+                        "record",
+                        serde_json::json!({"parent": {"id": format!("p{:06}", i / 5)}, "revision_id": 1 + i % 7}),
+                    ),
                 ),
                 3 => ("draft.new_version", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
                 _ => ("draft.delete", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
@@ -81,7 +84,12 @@ fn fresh(dir: &tempfile::TempDir, name: &str, opts: &SqliteOptions) -> anyhow::R
     Ok(store.connect()?)
 }
 
-fn full_path(conn: &mut rusqlite::Connection, audit: &AuditLog, actions: &[Action], per_tx: usize) -> anyhow::Result<f64> {
+fn full_path(
+    conn: &mut rusqlite::Connection,
+    audit: &AuditLog,
+    actions: &[Action],
+    per_tx: usize,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     for chunk in actions.chunks(per_tx) {
         let mut uow = UnitOfWork::begin(conn, audit)?;
@@ -110,6 +118,7 @@ struct Row {
     leaves: Vec<(String, String, Option<f64>)>,
     keys: String,
     meta_text: String,
+    leaf_hash: [u8; 32],
 }
 
 fn rows(events: &[Event]) -> Vec<Row> {
@@ -139,6 +148,7 @@ fn rows(events: &[Event]) -> Vec<Row> {
                     e.user.username.as_deref().unwrap_or("")
                 ),
                 leaves,
+                leaf_hash: auditlog_store::transparency::leaf_hash_of(e),
             }
         })
         .collect()
@@ -152,18 +162,27 @@ fn baseline(conn: &mut rusqlite::Connection, rows: &[Row]) -> anyhow::Result<f64
             let mut ins = tx.prepare_cached(
                 "INSERT INTO audit_events (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            let mut meta = tx.prepare_cached("INSERT OR IGNORE INTO audit_meta (path, value, num, seq) VALUES (?1, ?2, ?3, ?4)")?;
-            let mut fts = tx.prepare_cached("INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+            let mut meta =
+                tx.prepare_cached("INSERT OR IGNORE INTO audit_meta (path, value, num, seq) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut fts = tx.prepare_cached(
+                "INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             let mut counts = tx.prepare_cached(
                 "INSERT INTO audit_counts (resource_type, action, n) VALUES (?1, ?2, 1) ON CONFLICT (resource_type, action) DO UPDATE SET n = n + 1",
             )?;
+            let mut pending = tx.prepare_cached(
+                "INSERT INTO audit_pending (seq, event_id, created, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for r in chunk {
-                ins.execute(params![r.id, r.created, r.action, r.kind, r.resource, r.user, r.username, r.email, r.metadata, r.message])?;
+                ins.execute(params![
+                    r.id, r.created, r.action, r.kind, r.resource, r.user, r.username, r.email, r.metadata, r.message
+                ])?;
                 let seq = tx.last_insert_rowid();
                 for (path, value, num) in &r.leaves {
                     meta.execute(params![path, value, num, seq])?;
                 }
                 fts.execute(params![seq, r.message, r.keys, r.email, r.meta_text])?;
+                pending.execute(params![seq, r.id, r.created, &r.leaf_hash[..]])?;
                 counts.execute(params![r.kind, r.action])?;
             }
         }
@@ -184,7 +203,9 @@ fn baseline_table_only(conn: &mut rusqlite::Connection, rows: &[Row]) -> anyhow:
                 "INSERT INTO audit_events (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for r in chunk {
-                ins.execute(params![r.id, r.created, r.action, r.kind, r.resource, r.user, r.username, r.email, r.metadata, r.message])?;
+                ins.execute(params![
+                    r.id, r.created, r.action, r.kind, r.resource, r.user, r.username, r.email, r.metadata, r.message
+                ])?;
             }
         }
         tx.commit()?;
@@ -228,7 +249,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let ratio_ac = median(a.iter().zip(&c).map(|(a, c)| a / c).collect());
     let ratio_bc = median(b.iter().zip(&c).map(|(b, c)| b / c).collect());
     let (a, b, c, t) = (median(a), median(b), median(c), median(t));
-    println!("ingest on SQLite (synchronous={}), {} events per batched run, medians of {} rounds", args.sync, args.events, args.rounds);
+    println!(
+        "ingest on SQLite (synchronous={}), {} events per batched run, medians of {} rounds",
+        args.sync, args.events, args.rounds
+    );
     println!("(a) full path, 1,000 events per transaction : {a:>9.0} events/s");
     println!("(b) full path, 1 event per transaction      : {b:>9.0} events/s  ({} events)", single_actions.len());
     println!("(c) baseline: plain batched inserts, same schema: {c:>9.0} rows/s");

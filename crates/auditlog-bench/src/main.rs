@@ -7,8 +7,13 @@
 
 mod http;
 mod ingest;
+mod pg;
+mod pg_ingest;
+mod pg_query;
+mod pg_retention;
 mod query;
 mod stats;
+mod transparency;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +32,15 @@ enum Scenario {
     Query(query::Args),
     /// The HTTP server under load vs the library directly (SQLite).
     Http(http::Args),
+    /// The transparency log: ingest with it on vs off, integration latency,
+    /// proof costs at large tree sizes, storage (SQLite).
+    Transparency(transparency::Args),
+    /// Batched ingest through the store vs plain COPY / multi-row INSERT (PostgreSQL).
+    PgIngest(pg_ingest::Args),
+    /// The `query` scenario's searches on PostgreSQL vs hand-written SQL.
+    PgQuery(pg_query::Args),
+    /// Retention of one expired month: partition drop vs row-by-row delete (PostgreSQL).
+    PgRetention(pg_retention::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +48,9 @@ fn main() -> anyhow::Result<()> {
         Scenario::Ingest(args) => ingest::run(args),
         Scenario::Query(args) => query::run(args),
         Scenario::Http(args) => http::run(args),
+        Scenario::PgIngest(args) => pg_ingest::run(args),
+        Scenario::PgQuery(args) => pg_query::run(args),
+        Scenario::PgRetention(args) => pg_retention::run(args),
+        Scenario::Transparency(args) => transparency::run(args),
     }
 }
