@@ -10,6 +10,7 @@
 //! validated events and search plans.
 
 pub mod error;
+pub mod export;
 pub mod lower;
 pub mod postgres;
 pub mod retention;

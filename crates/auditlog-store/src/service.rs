@@ -11,6 +11,7 @@ use auditlog_core::{
 use uuid::Uuid;
 
 use crate::error::StoreError;
+use crate::export::ExportPager;
 use crate::search::{SearchError, SearchParams, SearchPlan, SearchResult};
 use crate::store::Store;
 use crate::transparency::{self, ConsistencyProof, InclusionProof, ProofError, StoredCheckpoint};
@@ -186,6 +187,13 @@ impl AuditLogService {
         let plan = SearchPlan::new(params, Timestamp::now())?;
         let hits = self.store.search(&plan).await?;
         Ok(SearchResult::assemble(&plan, hits))
+    }
+
+    /// Every event matching `params`, oldest first, a page at a time, without
+    /// the search's result window (the search right).
+    pub fn export(&self, identity: &Identity, params: &SearchParams) -> Result<ExportPager, ServiceError> {
+        require(identity, Permission::Search)?;
+        Ok(ExportPager::new(self.store.clone(), params, crate::export::DEFAULT_PAGE)?)
     }
 
     /// The latest signed checkpoint (the verify right).
