@@ -57,6 +57,12 @@ enum Command {
         #[command(subcommand)]
         command: commands::token::Command,
     },
+    /// Export every event a query matches (NDJSON or CSV), optionally with
+    /// inclusion proofs for offline verification.
+    Export(commands::export::Args),
+    /// Import events: NDJSON exports, or rows of the reference's
+    /// `audit_logs_metadata` table as JSON lines.
+    Import(commands::import::Args),
     /// Check the transparency log: the database, or a server as a monitor.
     Verify(commands::verify::Args),
     /// The checkpoint signing key.
@@ -130,6 +136,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => commands::show::run(&loaded, args).await,
         Command::Actions { command } => commands::actions::run(&loaded, command),
         Command::Demo(args) => commands::demo::run(&loaded, args).await,
+        Command::Export(args) => commands::export::run(&loaded, args).await,
+        Command::Import(args) => commands::import::run(&loaded, args).await,
         Command::Retention { command } => commands::retention::run(&loaded, command).await,
         Command::Verify(args) => commands::verify::run(&loaded, args).await,
         Command::Key { command } => commands::key::run(&loaded, command),

@@ -2,6 +2,8 @@
 
 pub mod actions;
 pub mod demo;
+pub mod export;
+pub mod import;
 pub mod ingest;
 pub mod key;
 pub mod migrate;

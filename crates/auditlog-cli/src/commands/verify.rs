@@ -7,15 +7,22 @@
 //!   server's latest checkpoint signature, proves it consistent with the last
 //!   checkpoint it saw (kept in FILE), and fails loudly on a fork or a
 //!   rollback.
+//! - `--export FILE --checkpoint FILE` works offline: it verifies the
+//!   checkpoint's signature with the verifier key, recomputes each exported
+//!   event's leaf hash, and checks its inclusion proof (written by `auditlog
+//!   export --proofs`) against the checkpoint's root. No database, no
+//!   server: a third party can run it on what it was sent.
 //!
 //! Exit codes: 0 verified, 1 tampering found (or the check could not be
 //! completed), 2 bad usage.
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use auditlog_core::Timestamp;
-use auditlog_merkle::{Hash, NoteVerifier, verify_consistency};
+use auditlog_core::{Event, Timestamp};
+use auditlog_merkle::{Checkpoint, Hash, NoteVerifier, verify_consistency, verify_inclusion};
 use auditlog_store::RetentionPolicy;
 use auditlog_store::transparency::verify_database;
 use base64::Engine;
@@ -26,7 +33,7 @@ use crate::config::Loaded;
 use crate::{Failed, UsageError, keys};
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["database", "url"])))]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["database", "url", "export"])))]
 pub struct Args {
     /// Verify the configured database against its latest signed checkpoint.
     #[arg(long)]
@@ -37,8 +44,15 @@ pub struct Args {
     /// The monitor's memory: the last checkpoint seen (created on first use).
     #[arg(long, requires = "url", value_name = "FILE")]
     state: Option<PathBuf>,
+    /// An export written by `auditlog export --proofs` (offline check).
+    #[arg(long, requires = "checkpoint", value_name = "FILE")]
+    export: Option<PathBuf>,
+    /// The signed checkpoint that export's proofs were made against.
+    #[arg(long, requires = "export", value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
     /// Verifier key `<origin>+<id>+<key>` (default: the local signing key's
-    /// public half for --database; the one saved in --state for --url).
+    /// public half for --database and --export; the one saved in --state
+    /// for --url).
     #[arg(long, value_name = "VKEY")]
     key: Option<String>,
     /// API token with the verify right, for --url.
@@ -47,8 +61,9 @@ pub struct Args {
 }
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
-    match (&args.url, &args.state) {
-        (Some(url), Some(state)) => monitor(url, state, args.key.as_deref(), args.token.as_deref()).await,
+    match (&args.url, &args.state, &args.export, &args.checkpoint) {
+        (Some(url), Some(state), _, _) => monitor(url, state, args.key.as_deref(), args.token.as_deref()).await,
+        (_, _, Some(export), Some(checkpoint)) => offline(loaded, export, checkpoint, args.key.as_deref()),
         _ => database(loaded, args.key.as_deref()).await,
     }
 }
@@ -224,4 +239,89 @@ async fn monitor(url: &str, state_path: &Path, key: Option<&str>, token: Option<
         ),
     }
     Ok(())
+}
+
+/// The `inclusion` member `auditlog export --proofs` adds to each line.
+#[derive(Debug, Deserialize)]
+struct Inclusion {
+    leaf_index: u64,
+    tree_size: u64,
+    hashes: Vec<String>,
+}
+
+/// Checks one exported line against the checkpoint; `Err` says why it fails.
+fn check_line(line: &str, checkpoint: &Checkpoint, seen: &mut HashMap<u64, String>) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+    let event: Event = serde_json::from_value(value.clone()).map_err(|e| format!("event {id}: not an event: {e}"))?;
+    let Some(inclusion) = value.get("inclusion") else {
+        return Err(format!("event {id}: no inclusion proof (it was not in the log's checkpoint when exported)"));
+    };
+    let inclusion: Inclusion = serde_json::from_value(inclusion.clone())
+        .map_err(|e| format!("event {id}: unreadable inclusion proof: {e}"))?;
+    let at = format!("event {id}, leaf {}", inclusion.leaf_index);
+    if inclusion.tree_size != checkpoint.size {
+        return Err(format!(
+            "{at}: the proof is for tree size {}, the checkpoint has size {}",
+            inclusion.tree_size, checkpoint.size
+        ));
+    }
+    if let Some(other) = seen.insert(inclusion.leaf_index, id.clone()) {
+        return Err(format!("{at}: the same leaf as event {other} (order changed or duplicated)"));
+    }
+    let hashes = inclusion.hashes.iter().map(|h| root_of(h)).collect::<anyhow::Result<Vec<Hash>>>();
+    let hashes = hashes.map_err(|e| format!("{at}: {e}"))?;
+    let leaf = auditlog_merkle::leaf_hash(&event.canonical_json());
+    verify_inclusion(&leaf, inclusion.leaf_index, inclusion.tree_size, &hashes, &checkpoint.root).map_err(|_| {
+        format!("{at}: content changed or not in the log (its proof does not lead to the checkpoint's root)")
+    })?;
+    Ok(id)
+}
+
+fn offline(loaded: &Loaded, export: &Path, checkpoint: &Path, key: Option<&str>) -> anyhow::Result<()> {
+    let verifier = match key {
+        Some(k) => verifier(k)?,
+        None => keys::load(loaded)?.verifier(),
+    };
+    let note = std::fs::read_to_string(checkpoint).with_context(|| format!("cannot read {}", checkpoint.display()))?;
+    let checkpoint = match verifier.verify(&note) {
+        Ok(cp) => cp,
+        Err(e) => {
+            return tampering(format!(
+                "the checkpoint {} is not signed by {}: {e}",
+                checkpoint.display(),
+                verifier.name()
+            ));
+        }
+    };
+    let file = std::fs::File::open(export).with_context(|| format!("cannot open {}", export.display()))?;
+    let (mut ok, mut failed) = (0u64, 0u64);
+    let mut seen = HashMap::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {} at line {}", export.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match check_line(&line, &checkpoint, &mut seen) {
+            Ok(_) => ok += 1,
+            Err(why) => {
+                failed += 1;
+                println!("FAILED: line {}: {why}", i + 1);
+            }
+        }
+    }
+    let summary = format!(
+        "{ok} of {} events of {} are in the log {} at size {}",
+        ok + failed,
+        export.display(),
+        checkpoint.origin,
+        checkpoint.size
+    );
+    if failed == 0 {
+        println!("verified: {summary}");
+        Ok(())
+    } else {
+        eprintln!("verify: {failed} events failed; {summary}");
+        Err(Failed.into())
+    }
 }
