@@ -74,9 +74,23 @@ impl Loaded {
         }
     }
 
-    /// Opens the configured store, SQLite or PostgreSQL.
-    pub fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
-        Ok(self.open_database()?.store())
+    /// Opens the configured store, SQLite or PostgreSQL. A PostgreSQL
+    /// schema must be up to date: commands other than `migrate` and `serve`
+    /// do not change it, and say so rather than fail on a missing table.
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        let db = self.open_database()?;
+        if let Database::Postgres(pg) = &db {
+            let version = pg.schema_version().await?;
+            if version != auditlog_store::postgres::LATEST {
+                return Err(UsageError(format!(
+                    "the PostgreSQL schema at {} is at version {version}, this auditlog needs {}: run `auditlog migrate` first",
+                    pg.location(),
+                    auditlog_store::postgres::LATEST
+                ))
+                .into());
+            }
+        }
+        Ok(db.store())
     }
 
     /// Opens the configured SQLite store, or explains that the command needs one.

@@ -444,9 +444,13 @@ async fn export_and_import_across_stores() {
 
     let schema = PgSchema::create().await;
     let pg = Instance::new(&schema.url(), "");
-    blocking(|| pg.ok(&["migrate"]));
     let file = pg.dir.path().join("in.ndjson");
     std::fs::write(&file, &exported).unwrap();
+    // Commands other than migrate and serve leave the schema alone, and say so.
+    let early = blocking(|| pg.run(&["import", file.to_str().unwrap()]));
+    assert_eq!(early.status.code(), Some(2), "{}", show(&early));
+    assert!(String::from_utf8_lossy(&early.stderr).contains("run `auditlog migrate` first"), "{}", show(&early));
+    blocking(|| pg.ok(&["migrate"]));
     let out = blocking(|| pg.run(&["import", file.to_str().unwrap()]));
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(blocking(|| pg.ok(&["export"])), exported);

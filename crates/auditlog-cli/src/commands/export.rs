@@ -71,7 +71,7 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     if args.proofs.is_some() && args.format != ExportFormat::Ndjson {
         return Err(UsageError("--proofs needs --format ndjson: proofs travel inside each NDJSON line".into()).into());
     }
-    let store = loaded.open_store()?;
+    let store = loaded.open_store().await?;
     let service = AuditLogService::new(loaded.audit_log()?, store.clone());
     let params = SearchParams { q: Some(args.query.clone()).filter(|q| !q.trim().is_empty()), ..Default::default() };
     let query_error = |e: ServiceError| -> anyhow::Error {

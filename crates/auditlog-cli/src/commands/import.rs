@@ -136,7 +136,7 @@ pub fn parse_line(audit: &AuditLog, line: &str) -> Result<Event, LineError> {
 }
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
-    let store = loaded.open_store()?;
+    let store = loaded.open_store().await?;
     let audit = loaded.audit_log()?;
     let (reader, total): (Box<dyn BufRead>, u64) = if args.file.as_os_str() == "-" {
         (Box::new(BufReader::new(std::io::stdin())), 0)

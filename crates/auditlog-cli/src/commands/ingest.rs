@@ -27,7 +27,7 @@ pub struct Args {
 }
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
-    let store = loaded.open_store()?;
+    let store = loaded.open_store().await?;
     let service = AuditLogService::new(loaded.audit_log()?, store.clone());
     let (reader, total): (Box<dyn BufRead>, u64) = if args.file.as_os_str() == "-" {
         (Box::new(BufReader::new(std::io::stdin())), 0)

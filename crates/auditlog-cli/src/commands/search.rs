@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
-    let service = AuditLogService::new(loaded.audit_log()?, loaded.open_store()?);
+    let service = AuditLogService::new(loaded.audit_log()?, loaded.open_store().await?);
     let sort: Sort = args.sort.parse().map_err(UsageError)?;
     let params = SearchParams {
         q: Some(args.query.clone()).filter(|q| !q.trim().is_empty()),

@@ -17,7 +17,7 @@ pub struct Args {
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let id: uuid::Uuid =
         args.id.parse().map_err(|_| UsageError(format!("{:?} is not an event id (a UUID)", args.id)))?;
-    let service = AuditLogService::new(loaded.audit_log()?, loaded.open_store()?);
+    let service = AuditLogService::new(loaded.audit_log()?, loaded.open_store().await?);
     let event = service.read(&Identity::system(), id).await?;
     match args.format {
         Format::Table => print!("{}", output::event_details(&event)),

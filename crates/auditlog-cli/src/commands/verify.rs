@@ -78,7 +78,7 @@ async fn database(loaded: &Loaded, key: Option<&str>) -> anyhow::Result<()> {
         Some(k) => verifier(k)?,
         None => keys::load(loaded)?.verifier(),
     };
-    let store = loaded.open_store()?;
+    let store = loaded.open_store().await?;
     // No retention period expires events younger than the shortest one's cutoff.
     let policy = RetentionPolicy::from_config(&loaded.config);
     let now = Timestamp::now();
