@@ -63,14 +63,14 @@ enum Command {
     /// Import events: NDJSON exports, or rows of the reference's
     /// `audit_logs_metadata` table as JSON lines.
     Import(commands::import::Args),
-    /// Check the transparency log: the database, or a server as a monitor.
+    /// Check the transparency log: the database, a server (as a monitor), or an export (offline).
     Verify(commands::verify::Args),
     /// The checkpoint signing key.
     Key {
         #[command(subcommand)]
         command: commands::key::Command,
     },
-    /// Delete expired events (SPEC 8).
+    /// Delete expired events under the retention policy.
     Retention {
         #[command(subcommand)]
         command: commands::retention::Command,
