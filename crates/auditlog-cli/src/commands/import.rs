@@ -18,7 +18,7 @@
 //! disabled actions, which govern logging, do not filter it.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -138,13 +138,7 @@ pub fn parse_line(audit: &AuditLog, line: &str) -> Result<Event, LineError> {
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let store = loaded.open_store().await?;
     let audit = loaded.audit_log()?;
-    let (reader, total): (Box<dyn BufRead>, u64) = if args.file.as_os_str() == "-" {
-        (Box::new(BufReader::new(std::io::stdin())), 0)
-    } else {
-        let f = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        (Box::new(BufReader::new(f)), size)
-    };
+    let (reader, total) = super::open_input(&args.file)?;
     let mut progress = Progress::new("import", total);
     let (mut stored, mut skipped, mut bad_lines) = (0u64, 0u64, 0u64);
     let mut seen: HashSet<Uuid> = HashSet::new();

@@ -2,10 +2,9 @@
 //! (a batch of lines per transaction), report bad lines by number, exit 1 if
 //! any line was bad.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use auditlog_core::{EventInput, Identity};
 use auditlog_store::AuditLogService;
 use auditlog_store::service::LineOutcome;
@@ -29,13 +28,7 @@ pub struct Args {
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let store = loaded.open_store().await?;
     let service = AuditLogService::new(loaded.audit_log()?, store.clone());
-    let (reader, total): (Box<dyn BufRead>, u64) = if args.file.as_os_str() == "-" {
-        (Box::new(BufReader::new(std::io::stdin())), 0)
-    } else {
-        let f = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        (Box::new(BufReader::new(f)), size)
-    };
+    let (reader, total) = super::open_input(&args.file)?;
     let mut progress = Progress::new("ingest", total);
     let (mut stored, mut skipped, mut bad) = (0u64, 0u64, 0u64);
     let mut batch: Vec<(usize, Result<EventInput, auditlog_core::ValidationError>)> = Vec::new();
