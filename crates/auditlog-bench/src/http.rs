@@ -41,8 +41,8 @@ pub struct Args {
     /// Interleaved rounds.
     #[arg(long, default_value_t = 2)]
     rounds: usize,
-    /// Events of the seeded store used for the read/search figures (seeded
-    /// by the `query` scenario into --data; 0 skips them).
+    /// Events of the store used for the read/search figures (bulk-seeded
+    /// once into --data; 0 skips them).
     #[arg(long, default_value_t = 1_000_000)]
     search_events: u64,
     #[arg(long, default_value = "target/bench-data")]
@@ -234,7 +234,7 @@ async fn bulk_library(bodies: usize, c: usize) -> anyhow::Result<f64> {
 /// Reads and searches on a copy of the large store while 4 connections keep
 /// posting 1,000-line bulk bodies.
 async fn under_ingest(args: &Args) -> anyhow::Result<()> {
-    let seeded = crate::query::seeded(&args.data, args.search_events)?;
+    let seeded = crate::seed::seeded_bulk(&args.data, args.search_events).await?;
     let dir = tempfile::tempdir()?;
     let copy = dir.path().join("copy.db");
     seeded.connect()?.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;

@@ -12,6 +12,7 @@ mod pg_ingest;
 mod pg_query;
 mod pg_retention;
 mod query;
+mod seed;
 mod stats;
 mod transparency;
 

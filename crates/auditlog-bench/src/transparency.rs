@@ -40,7 +40,7 @@ pub struct Args {
     proofs: usize,
     #[arg(long, default_value = "target/bench-data")]
     data: std::path::PathBuf,
-    /// Events of the seeded demo store measured for storage (0 skips it).
+    /// Events of the bulk-seeded store measured for storage (0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
     storage_events: u64,
 }
@@ -285,7 +285,7 @@ async fn storage(args: &Args) -> anyhow::Result<()> {
     if args.storage_events == 0 {
         return Ok(());
     }
-    let store = Arc::new(crate::query::seeded(&args.data, args.storage_events)?);
+    let store = Arc::new(crate::seed::seeded_bulk(&args.data, args.storage_events).await?);
     let started = Instant::now();
     let dyn_store: Arc<dyn Store> = store.clone();
     let round = Sequencer::new(dyn_store, signer()).round(true).await?;
