@@ -134,6 +134,16 @@ pub enum Cond {
 }
 
 impl Cond {
+    /// Whether any part of the condition (negated or not) is a full-text match.
+    pub fn uses_text(&self) -> bool {
+        match self {
+            Cond::Text { .. } => true,
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().any(Cond::uses_text),
+            Cond::Not(c) => c.uses_text(),
+            Cond::True | Cond::False | Cond::Keyword { .. } | Cond::Created { .. } | Cond::Meta { .. } => false,
+        }
+    }
+
     pub fn and(conds: Vec<Cond>) -> Cond {
         let mut out = Vec::new();
         for c in conds {

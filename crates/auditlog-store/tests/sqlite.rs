@@ -144,3 +144,78 @@ async fn the_retention_lock_file_admits_one_run_per_database() {
     assert!(b.run_retention(&policy, now, RetentionMode::Delete).await.unwrap().ran, "released with its holder");
     assert!(a.try_retention_lock().await.unwrap().is_some(), "and released again after the run");
 }
+
+/// Host units of work queue their events' full-text entries; the store's
+/// writer indexes them in batches, and a free-text search or a retention
+/// run never misses one that is still queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_full_text_entries_are_queued_and_indexed_in_batches() {
+    use std::sync::Arc;
+
+    use auditlog_core::{AuditLog, Config, ContextData, Identity, Timestamp};
+    use auditlog_store::sqlite::{UnitOfWork, open_connection};
+    use auditlog_store::{AuditLogService, RetentionMode, RetentionPolicy, SearchParams, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.db");
+    drop(open(&path, 1000).unwrap()); // created and migrated
+    let audit = Arc::new(AuditLog::from_config(&Config { enabled: true, ..Config::default() }).unwrap());
+    let count = |conn: &rusqlite::Connection, sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    const QUEUED: &str = "SELECT count(*) FROM audit_fts_queue";
+    const INDEXED: &str = "SELECT count(*) FROM audit_fts WHERE audit_fts MATCH 'zebra'";
+    let commit = |conn: &mut rusqlite::Connection, resource: &str, created: Option<&str>| {
+        let mut draft = audit
+            .build(
+                &Identity::user("system"),
+                "draft.create",
+                resource,
+                ContextData::new().with("parent_pid", "zebra-1"),
+            )
+            .unwrap()
+            .unwrap();
+        draft.created = created.map(|c| c.parse().unwrap());
+        let mut uow = UnitOfWork::begin(conn, &audit).unwrap();
+        uow.register(draft).unwrap();
+        uow.commit().unwrap();
+    };
+
+    // No store open, so no writer: the entries stay queued.
+    let mut host = open_connection(&path, &SqliteOptions::default()).unwrap();
+    commit(&mut host, "q-1", None);
+    commit(&mut host, "q-2", Some("2020-01-15T00:00:00Z"));
+    assert_eq!((count(&host, QUEUED), count(&host, INDEXED)), (2, 0));
+
+    // A free-text search indexes the queue first and sees both.
+    let store = Arc::new(open(&path, 1000).unwrap());
+    let service = AuditLogService::new(audit.clone(), store.clone() as Arc<dyn Store>);
+    let hits = service
+        .search(&Identity::system(), &SearchParams { q: Some("zebra".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(hits.total, 2);
+    assert_eq!((count(&host, QUEUED), count(&host, INDEXED)), (0, 2));
+
+    // Without a search, the writer indexes new entries on its own (bounded wait).
+    commit(&mut host, "q-3", None);
+    for _ in 0..200 {
+        if count(&host, QUEUED) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!((count(&host, QUEUED), count(&host, INDEXED)), (0, 3));
+
+    // Retention removes an expired event's entry even when it was queued.
+    commit(&mut host, "q-4", Some("2020-01-16T00:00:00Z"));
+    let report = store
+        .run_retention(&RetentionPolicy::from_config(&Config::default()), Timestamp::now(), RetentionMode::Delete)
+        .await
+        .unwrap();
+    assert_eq!(report.total(), 2, "{report:?}");
+    assert_eq!((count(&host, QUEUED), count(&host, INDEXED)), (0, 2));
+    let hits = service
+        .search(&Identity::system(), &SearchParams { q: Some("zebra".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(hits.total, 2);
+}

@@ -199,15 +199,32 @@ fn optimize(conn: &Connection, all: bool) {
 /// Inserted events between two `PRAGMA optimize` runs of the writer.
 const OPTIMIZE_EVERY: usize = 100_000;
 
+/// How long the writer waits for work before it indexes queued full-text
+/// entries of host units of work.
+const FTS_QUEUE_TICK: Duration = Duration::from_millis(200);
+
+fn flush_quietly(conn: &mut Connection) {
+    if let Err(e) = flush_fts_queue(conn) {
+        tracing::warn!(error = %e, "indexing queued full-text entries failed; will retry");
+    }
+}
+
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
     let mut pending: Option<Job> = None;
     let mut since_optimize = 0usize;
     loop {
         let job = match pending.take() {
             Some(j) => j,
-            None => match rx.recv() {
+            None => match rx.recv_timeout(FTS_QUEUE_TICK) {
                 Ok(j) => j,
-                Err(_) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    flush_quietly(&mut conn);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    flush_quietly(&mut conn);
+                    return;
+                }
             },
         };
         match job {
@@ -246,7 +263,7 @@ fn commit_group(conn: &mut Connection, batch: Vec<InsertJob>) {
     let mut all = || -> Result<(), StoreError> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
         for (events, _) in &batch {
-            insert_events(&tx, events)?;
+            insert_events(&tx, events, TextIndex::Now)?;
         }
         tx.commit().map_err(map_err)
     };
@@ -267,7 +284,7 @@ fn commit_group(conn: &mut Connection, batch: Vec<InsertJob>) {
                 let mut one = || -> Result<(), StoreError> {
                     let tx =
                         conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
-                    insert_events(&tx, &events)?;
+                    insert_events(&tx, &events, TextIndex::Now)?;
                     tx.commit().map_err(map_err)
                 };
                 let _ = done.send(one());
@@ -288,7 +305,49 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
 /// Writes events with everything that indexes them: the row, its metadata
 /// leaves, its full-text entry and the facet counters. Runs inside the
 /// caller's transaction (the store's own, or a host's unit of work).
-pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreError> {
+/// Where an inserted event's full-text entry goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextIndex {
+    /// Into the FTS5 index, in this transaction (the writer's batches).
+    Now,
+    /// Into `audit_fts_queue`, for the writer to index in a batch
+    /// ([`flush_fts_queue`]). Host units of work commit one event at a time;
+    /// indexing each in its own commit makes FTS5 merge its segments inside
+    /// host commits, which grows with the index.
+    Queue,
+}
+
+/// Whether host units of work have full-text entries waiting.
+fn fts_queued(conn: &Connection) -> Result<bool, StoreError> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM audit_fts_queue)", [], |r| r.get(0)).map_err(map_err)
+}
+
+/// Indexes every queued full-text entry, in one transaction. Searches that
+/// use the full-text index call it first, so they see every committed event.
+pub fn flush_fts_queue(conn: &mut Connection) -> Result<u64, StoreError> {
+    if !fts_queued(conn)? {
+        return Ok(0);
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
+    let n = move_fts_queue(&tx)?;
+    tx.commit().map_err(map_err)?;
+    Ok(n)
+}
+
+/// Moves queued full-text entries into the index, in the caller's transaction.
+pub(crate) fn move_fts_queue(conn: &Connection) -> Result<u64, StoreError> {
+    let n = conn
+        .execute(
+            "INSERT INTO audit_fts (rowid, message, keys, email, meta)
+             SELECT seq, message, keys, email, meta FROM audit_fts_queue ORDER BY seq",
+            [],
+        )
+        .map_err(map_err)?;
+    conn.execute("DELETE FROM audit_fts_queue", []).map_err(map_err)?;
+    Ok(n as u64)
+}
+
+pub fn insert_events(conn: &Connection, events: &[Event], text: TextIndex) -> Result<(), StoreError> {
     let mut ins = conn
         .prepare_cached(
             "INSERT INTO audit_events (id, created, action, resource_type, resource_id, user_id, user_username, user_email, metadata, message)
@@ -299,7 +358,12 @@ pub fn insert_events(conn: &Connection, events: &[Event]) -> Result<(), StoreErr
         .prepare_cached("INSERT OR IGNORE INTO audit_meta (path, value, num, seq) VALUES (?1, ?2, ?3, ?4)")
         .map_err(map_err)?;
     let mut fts = conn
-        .prepare_cached("INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .prepare_cached(match text {
+            TextIndex::Now => "INSERT INTO audit_fts (rowid, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
+            TextIndex::Queue => {
+                "INSERT INTO audit_fts_queue (seq, message, keys, email, meta) VALUES (?1, ?2, ?3, ?4, ?5)"
+            }
+        })
         .map_err(map_err)?;
     let mut pending = conn
         .prepare_cached("INSERT INTO audit_pending (seq, event_id, created, leaf_hash) VALUES (?1, ?2, ?3, ?4)")
@@ -491,7 +555,24 @@ impl Store for SqliteStore {
     }
 
     async fn search(&self, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
-        let plan = plan.clone();
+        // Free text reads the FTS5 index: when host units of work have
+        // queued entries, the writer indexes them first and the search runs
+        // again, so it sees every committed event. (Usually the queue is
+        // empty and the check costs one lookup in the same read.)
+        let plan = Arc::new(plan.clone());
+        let text = plan.base.uses_text();
+        let run = |plan: Arc<SearchPlan>| {
+            self.read(move |c| {
+                if text && fts_queued(c)? {
+                    return Ok(None);
+                }
+                search_on(c, &plan).map(Some)
+            })
+        };
+        if let Some(hits) = run(plan.clone()).await? {
+            return Ok(hits);
+        }
+        self.write(flush_fts_queue).await?;
         self.read(move |c| search_on(c, &plan)).await
     }
 

@@ -165,6 +165,9 @@ fn expire_batch(conn: &mut Connection, action: &str, cutoff: i64, limit: u32) ->
         .map_err(map_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
+    // An expiring event's full-text entry may still be queued: index the
+    // queue first, so the entry is deleted with the event.
+    super::move_fts_queue(&tx)?;
     expire_events(&tx, &rows)?;
     tx.commit().map_err(map_err)?;
     Ok(rows.len() as u64)

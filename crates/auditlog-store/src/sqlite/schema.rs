@@ -86,6 +86,17 @@ CREATE TABLE audit_checkpoints (
 -- Events stored before the log existed join it in commit order.
 INSERT INTO audit_pending (seq) SELECT seq FROM audit_events ORDER BY seq;
 "#,
+    // 3: full-text entries of events written in a host's unit of work wait
+    //    here; the store's writer indexes them in batches.
+    r#"
+CREATE TABLE audit_fts_queue (
+    seq     INTEGER PRIMARY KEY,
+    message TEXT NOT NULL,
+    keys    TEXT NOT NULL,
+    email   TEXT NOT NULL,
+    meta    TEXT NOT NULL
+);
+"#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

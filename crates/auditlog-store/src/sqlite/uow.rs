@@ -5,7 +5,7 @@
 use auditlog_core::{AuditLog, AuditLogOp, Event, ValidationError};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{insert_events, map_err};
+use super::{TextIndex, insert_events, map_err};
 use crate::error::StoreError;
 
 /// Why a unit of work did not commit.
@@ -64,7 +64,7 @@ impl<'c> UnitOfWork<'c> {
                 return Err(e.into());
             }
         };
-        insert_events(&self.tx, std::slice::from_ref(&event))?;
+        insert_events(&self.tx, std::slice::from_ref(&event), TextIndex::Queue)?;
         self.events.push(event);
         Ok(())
     }
