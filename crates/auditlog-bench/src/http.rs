@@ -26,6 +26,7 @@ use auditlog_store::{AuditLogService, SearchParams, Store};
 use tokio::task::JoinSet;
 
 use crate::stats::{median, ms, percentile};
+use crate::workload::ingest_line;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -64,18 +65,6 @@ fn config() -> Config {
         auditlog_server::hash_token(TOKEN)
     );
     Config::load(&toml, "bench", [], &|_| Err("none".into())).expect("bench config")
-}
-
-fn line(i: usize) -> String {
-    format!(
-        r#"{{"action":"draft.edit","resource":{{"id":"rec{:05}-{:05}"}},"user":{{"id":"{}","email":"user{}@example.org"}},"metadata":{{"parent_pid":"p{:06}","ip_address":"192.0.2.{}"}}}}"#,
-        i % 99_991,
-        i / 7,
-        i % 300,
-        i % 300,
-        i / 7,
-        i % 250
-    )
 }
 
 struct Server {
@@ -143,6 +132,28 @@ where
     Ok((elapsed, all))
 }
 
+/// `total` authorised GETs of `url(i)` from `concurrency` workers, each
+/// answered 200; returns the latencies.
+async fn drive_gets(
+    http: &reqwest::Client,
+    total: usize,
+    concurrency: usize,
+    url: impl Fn(usize) -> String + Send + Sync + 'static,
+) -> anyhow::Result<Vec<Duration>> {
+    let http = http.clone();
+    let (_, latencies) = drive(total, concurrency, move |i| {
+        let (http, url) = (http.clone(), url(i));
+        async move {
+            let r = http.get(&url).bearer_auth(TOKEN).send().await?;
+            anyhow::ensure!(r.status() == 200, "GET {url} answered {}", r.status());
+            r.bytes().await?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok(latencies)
+}
+
 async fn single_http(n: usize, c: usize) -> anyhow::Result<(f64, Duration)> {
     let s = fresh().await?;
     let http = client(c)?;
@@ -154,7 +165,7 @@ async fn single_http(n: usize, c: usize) -> anyhow::Result<(f64, Duration)> {
                 .post(url)
                 .bearer_auth(TOKEN)
                 .header("content-type", "application/json")
-                .body(line(i))
+                .body(ingest_line(i))
                 .send()
                 .await?;
             anyhow::ensure!(r.status() == 201, "POST answered {}", r.status());
@@ -174,7 +185,7 @@ async fn single_library(n: usize, c: usize) -> anyhow::Result<(f64, Duration)> {
     let (t, lat) = drive(n, c, move |i| {
         let service = service.clone();
         async move {
-            service.create(&Identity::system(), EventInput::from_json(&line(i))?, None).await?;
+            service.create(&Identity::system(), EventInput::from_json(&ingest_line(i))?, None).await?;
             Ok(())
         }
     })
@@ -186,7 +197,7 @@ async fn single_library(n: usize, c: usize) -> anyhow::Result<(f64, Duration)> {
 fn bulk_body(b: usize) -> String {
     let mut body = String::with_capacity(1000 * 200);
     for i in 0..1000 {
-        body.push_str(&line(b * 1000 + i));
+        body.push_str(&ingest_line(b * 1000 + i));
         body.push('\n');
     }
     body
@@ -291,18 +302,9 @@ async fn under_ingest(args: &Args) -> anyhow::Result<()> {
     }
     let c = 16.min(args.concurrency);
     let started = Instant::now();
-    let (_, read_http) = drive(args.reads, c, {
-        let (http, base, ids) = (http.clone(), s.base.clone(), ids.clone());
-        move |i| {
-            let url = format!("{base}/api/audit-logs/{}", ids[(i * 7919) % ids.len()]);
-            let http = http.clone();
-            async move {
-                let r = http.get(url).bearer_auth(TOKEN).send().await?;
-                anyhow::ensure!(r.status() == 200, "read answered {}", r.status());
-                r.bytes().await?;
-                Ok(())
-            }
-        }
+    let read_http = drive_gets(&http, args.reads, c, {
+        let (base, ids) = (s.base.clone(), ids.clone());
+        move |i| format!("{base}/api/audit-logs/{}", ids[(i * 7919) % ids.len()])
     })
     .await?;
     let (_, read_lib) = drive(args.reads, c, {
@@ -316,18 +318,9 @@ async fn under_ingest(args: &Args) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let (_, search_http) = drive(args.reads, c, {
-        let (http, base, resources) = (http.clone(), s.base.clone(), resources.clone());
-        move |i| {
-            let url = format!("{base}/api/audit-logs?q=resource.id:{}", resources[(i * 7919) % resources.len()]);
-            let http = http.clone();
-            async move {
-                let r = http.get(url).bearer_auth(TOKEN).send().await?;
-                anyhow::ensure!(r.status() == 200, "search answered {}", r.status());
-                r.bytes().await?;
-                Ok(())
-            }
-        }
+    let search_http = drive_gets(&http, args.reads, c, {
+        let (base, resources) = (s.base.clone(), resources.clone());
+        move |i| format!("{base}/api/audit-logs?q=resource.id:{}", resources[(i * 7919) % resources.len()])
     })
     .await?;
     let (_, search_lib) = drive(args.reads, c, {
@@ -357,17 +350,9 @@ async fn under_ingest(args: &Args) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let (_, api_page) = drive(args.reads, c, {
-        let (http, base) = (http.clone(), s.base.clone());
-        move |_| {
-            let (http, url) = (http.clone(), format!("{base}/api/audit-logs"));
-            async move {
-                let r = http.get(url).bearer_auth(TOKEN).send().await?;
-                anyhow::ensure!(r.status() == 200, "search answered {}", r.status());
-                r.bytes().await?;
-                Ok(())
-            }
-        }
+    let api_page = drive_gets(&http, args.reads, c, {
+        let base = s.base.clone();
+        move |_| format!("{base}/api/audit-logs")
     })
     .await?;
     stop.store(true, Ordering::Relaxed);

@@ -13,10 +13,11 @@
 
 use std::time::Instant;
 
-use auditlog_core::{AuditLog, Config, ContextData, Event, Identity, RequestInfo};
-use auditlog_demo::{demo_audit_log, demo_users};
+use auditlog_core::{AuditLog, Event};
 use auditlog_store::sql::flatten_metadata;
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore, UnitOfWork};
+
+use crate::workload::{ALL_ACTIONS, Action, Workload};
 use rusqlite::params;
 
 use crate::stats::median;
@@ -38,46 +39,6 @@ pub struct Args {
 }
 
 const BATCH: usize = 1000;
-
-/// One business action to log.
-struct Action {
-    id: &'static str,
-    who: Identity,
-    resource: String,
-    data: ContextData,
-}
-
-fn actions(n: usize) -> Vec<Action> {
-    (0..n)
-        .map(|i| {
-            let (id, data) = match i % 5 {
-                0 => ("draft.create", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
-                1 => ("draft.edit", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
-                2 => (
-                    "record.publish",
-                    ContextData::new().with(
-                        "record",
-                        serde_json::json!({"parent": {"id": format!("p{:06}", i / 5)}, "revision_id": 1 + i % 7}),
-                    ),
-                ),
-                3 => ("draft.new_version", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
-                _ => ("draft.delete", ContextData::new().with("parent_pid", format!("p{:06}", i / 5))),
-            };
-            let request = RequestInfo {
-                remote_addr: Some("10.0.0.2".into()),
-                forwarded_for: Some(format!("192.0.2.{}", i % 250)),
-                session: Some(format!("s-{}", i % 977)),
-                request_id: Some(format!("r-{i:012}")),
-            };
-            Action {
-                id,
-                who: Identity::user(((i * 7919) % 300 + 1).to_string()),
-                resource: format!("rec{:05}-{:05}", i % 99_991, i / 5),
-                data: data.with_request(request),
-            }
-        })
-        .collect()
-}
 
 fn fresh(dir: &tempfile::TempDir, name: &str, opts: &SqliteOptions) -> anyhow::Result<rusqlite::Connection> {
     let store = SqliteStore::open(dir.path().join(name), opts.clone())?;
@@ -223,22 +184,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         other => anyhow::bail!("--sync must be full or normal, not {other:?}"),
     };
     let opts = SqliteOptions { synchronous: sync, ..Default::default() };
-    let audit = demo_audit_log(&Config { enabled: true, ..Config::default() }, &demo_users(300, 1))?;
-    let batch_actions = actions(args.events);
+    let workload = Workload::new()?;
+    let audit = &workload.audit;
+    let batch_actions: Vec<Action> = (0..args.events).map(|i| workload.action(i, ALL_ACTIONS)).collect();
     let single_actions = &batch_actions[..args.single.min(args.events)];
     // The baseline's rows are the very events the full path produces.
-    let events: Vec<Event> = batch_actions
-        .iter()
-        .map(|a| audit.finalize(audit.build(&a.who, a.id, &a.resource, a.data.clone())?.expect("enabled")))
-        .collect::<Result<_, _>>()?;
+    let events: Vec<Event> = batch_actions.iter().map(|a| workload.event(a)).collect::<anyhow::Result<_>>()?;
     let rows = rows(&events);
 
     let dir = tempfile::tempdir()?;
     let (mut a, mut b, mut c, mut t) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
         c.push(baseline(&mut fresh(&dir, &format!("c{round}.db"), &opts)?, &rows)?);
-        a.push(full_path(&mut fresh(&dir, &format!("a{round}.db"), &opts)?, &audit, &batch_actions, BATCH)?);
-        b.push(full_path(&mut fresh(&dir, &format!("b{round}.db"), &opts)?, &audit, single_actions, 1)?);
+        a.push(full_path(&mut fresh(&dir, &format!("a{round}.db"), &opts)?, audit, &batch_actions, BATCH)?);
+        b.push(full_path(&mut fresh(&dir, &format!("b{round}.db"), &opts)?, audit, single_actions, 1)?);
         t.push(baseline_table_only(&mut fresh(&dir, &format!("t{round}.db"), &opts)?, &rows)?);
         eprintln!(
             "round {}: (a) {:.0}/s  (b) {:.0}/s  (c) {:.0}/s  table-only {:.0}/s",

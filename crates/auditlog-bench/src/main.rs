@@ -15,6 +15,7 @@ mod query;
 mod seed;
 mod stats;
 mod transparency;
+mod workload;
 
 use clap::{Parser, Subcommand};
 

@@ -29,8 +29,9 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::types::ToSql;
 
-use crate::pg::{self, ALL_ACTIONS, Workload};
+use crate::pg;
 use crate::stats::median;
+use crate::workload::{self, ALL_ACTIONS, Workload};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -213,7 +214,7 @@ async fn insert_baseline(c: &mut tokio_postgres::Client, batches: &[Batch]) -> a
 
 /// (a): build, validate, render and store, 1,000 events per transaction.
 async fn full_path(store: &PgStore, w: &Workload, n: usize) -> anyhow::Result<f64> {
-    let actions: Vec<pg::Action> = (0..n).map(|i| w.action(i, ALL_ACTIONS)).collect();
+    let actions: Vec<workload::Action> = (0..n).map(|i| w.action(i, ALL_ACTIONS)).collect();
     let started = Instant::now();
     for chunk in actions.chunks(BATCH) {
         let events = chunk.iter().map(|a| w.event(a)).collect::<Result<Vec<_>, _>>()?;

@@ -22,7 +22,8 @@ use auditlog_store::postgres::PgStore;
 use auditlog_store::retention::cutoff;
 use auditlog_store::{RetentionMode, RetentionPolicy, RetentionReport, Store};
 
-use crate::pg::{self, Workload, spread};
+use crate::pg::{self, spread};
+use crate::workload::Workload;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -21,6 +21,7 @@ use auditlog_store::{AuditLogService, Store};
 use rusqlite::params;
 
 use crate::stats::{median, ms, percentile};
+use crate::workload::ingest_line;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,18 +50,6 @@ fn signer() -> Arc<NoteSigner> {
     Arc::new(NoteSigner::from_seed("bench.example/audit-logs", &[1; 32]).expect("key"))
 }
 
-fn line(i: usize) -> String {
-    format!(
-        r#"{{"action":"draft.edit","resource":{{"id":"rec{:05}-{:05}"}},"user":{{"id":"{}","email":"user{}@example.org"}},"metadata":{{"parent_pid":"p{:06}","ip_address":"192.0.2.{}"}}}}"#,
-        i % 99_991,
-        i / 7,
-        i % 300,
-        i % 300,
-        i / 7,
-        i % 250
-    )
-}
-
 /// Ingests `n` events from `tasks` tasks in 1,000-event batches; returns
 /// events/s and, per batch, its ids and the moment its commit returned.
 async fn ingest(
@@ -77,7 +66,7 @@ async fn ingest(
             let mut done = Vec::new();
             let mut b = t;
             while b < batches {
-                let lines = (b * 1000..(b + 1) * 1000).map(|i| EventInput::from_json(&line(i))).collect();
+                let lines = (b * 1000..(b + 1) * 1000).map(|i| EventInput::from_json(&ingest_line(i))).collect();
                 let out = service.create_many(&Identity::system(), lines, None).await?;
                 let at = Timestamp::now();
                 let ids = out
