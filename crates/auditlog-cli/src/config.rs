@@ -79,16 +79,10 @@ impl Loaded {
     /// do not change it, and say so rather than fail on a missing table.
     pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
         let db = self.open_database()?;
-        if let Database::Postgres(pg) = &db {
-            let version = pg.schema_version().await?;
-            if version != auditlog_store::postgres::LATEST {
-                return Err(UsageError(format!(
-                    "the PostgreSQL schema at {} is at version {version}, this auditlog needs {}: run `auditlog migrate` first",
-                    pg.location(),
-                    auditlog_store::postgres::LATEST
-                ))
-                .into());
-            }
+        if let Database::Postgres(pg) = &db
+            && let Some(behind) = schema_behind(pg).await?
+        {
+            return Err(UsageError(format!("{behind}: run `auditlog migrate` first")).into());
         }
         Ok(db.store())
     }
@@ -109,6 +103,16 @@ impl Loaded {
             .ok_or_else(|| UsageError(format!("`auditlog {command}` needs a sqlite:// database_url, not {url:?}")))?;
         Ok(SqliteStore::open(path, self.sqlite_options())?)
     }
+}
+
+/// `Some(why)` when a PostgreSQL schema is not the version this auditlog
+/// needs (commands other than `migrate` and `serve` never change it).
+pub async fn schema_behind(pg: &PgStore) -> anyhow::Result<Option<String>> {
+    let version = pg.schema_version().await?;
+    let latest = auditlog_store::postgres::LATEST;
+    Ok((version != latest).then(|| {
+        format!("the PostgreSQL schema at {} is at version {version}, this auditlog needs {latest}", pg.location())
+    }))
 }
 
 /// The configured database, opened, with its concrete store: what the

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use auditlog_core::{Config, Timestamp};
-use auditlog_store::postgres::{LATEST, PgStore};
+use auditlog_store::postgres::PgStore;
 use auditlog_store::{RetentionMode, RetentionPolicy, RetentionReport, Store};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -43,13 +43,8 @@ pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<()> {
     if config.migrate_on_start {
         pg.migrate().await?;
     } else {
-        let version = pg.schema_version().await?;
-        if version != LATEST {
-            anyhow::bail!(
-                "the PostgreSQL schema at {} is at version {version}, this auditlog needs {LATEST}: \
-                 run `auditlog migrate` (or set migrate_on_start = true)",
-                pg.location()
-            );
+        if let Some(behind) = crate::config::schema_behind(pg).await? {
+            anyhow::bail!("{behind}: run `auditlog migrate` (or set migrate_on_start = true)");
         }
     }
     if let Err(e) = maintain_partitions(pg).await {

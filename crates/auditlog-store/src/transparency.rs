@@ -184,6 +184,15 @@ pub async fn latest_size(store: &dyn Store) -> Result<Option<u64>, StoreError> {
     Ok(store.checkpoint(None).await?.map(|c| c.size))
 }
 
+/// The proof hashes of leaf `index` in the tree of `tree_size` leaves, read
+/// from the stored nodes (the caller has checked `index < tree_size <=` the
+/// tree's size). Exports call it once per event against one checkpoint, so
+/// it reads nothing else.
+pub async fn inclusion_path(store: &dyn Store, index: u64, tree_size: u64) -> Result<Vec<Hash>, ProofError> {
+    let plan = auditlog_merkle::inclusion_proof_plan(index, tree_size).map_err(|e| ProofError::Sizes(e.to_string()))?;
+    Ok(plan.assemble(&fetch(store, plan.node_ids()).await?).map_err(|e| StoreError::Internal(e.to_string()))?)
+}
+
 pub async fn inclusion_proof(
     store: &dyn Store,
     id: Uuid,
@@ -206,10 +215,7 @@ pub async fn inclusion_proof(
     if leaf.index >= tree_size {
         return Err(ProofError::NotInTree { event: id, index: leaf.index, size: tree_size });
     }
-    let plan =
-        auditlog_merkle::inclusion_proof_plan(leaf.index, tree_size).map_err(|e| ProofError::Sizes(e.to_string()))?;
-    let proof =
-        plan.assemble(&fetch(store, plan.node_ids()).await?).map_err(|e| StoreError::Internal(e.to_string()))?;
+    let proof = inclusion_path(store, leaf.index, tree_size).await?;
     let root = root_at(store, tree_size).await?;
     let checkpoint = store.checkpoint(Some(tree_size)).await?.map(|c| c.note);
     Ok(InclusionProof {

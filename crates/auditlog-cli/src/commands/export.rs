@@ -15,9 +15,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use auditlog_core::{Event, Identity};
-use auditlog_store::search::{SearchError, SearchParams};
-use auditlog_store::transparency::{ProofError, inclusion_proof};
-use auditlog_store::{AuditLogService, ServiceError, Store};
+use auditlog_store::search::SearchParams;
+use auditlog_store::transparency::inclusion_path;
+use auditlog_store::{AuditLogService, Store};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
@@ -74,15 +74,7 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let store = loaded.open_store().await?;
     let service = AuditLogService::new(loaded.audit_log()?, store.clone());
     let params = SearchParams { q: Some(args.query.clone()).filter(|q| !q.trim().is_empty()), ..Default::default() };
-    let query_error = |e: ServiceError| -> anyhow::Error {
-        match e {
-            ServiceError::Search(SearchError::Query(e)) => {
-                UsageError(format!("{}\n  {}\n  {}^", e.message, args.query, " ".repeat(e.position))).into()
-            }
-            ServiceError::Search(e) => UsageError(e.to_string()).into(),
-            e => e.into(),
-        }
-    };
+    let query_error = |e| super::search_error(&args.query, e);
     let mut pager = service.export(&Identity::system(), &params).map_err(query_error)?;
     let total = service
         .search(&Identity::system(), &SearchParams { size: 1, ..params.clone() })
@@ -179,16 +171,16 @@ fn csv_row(e: &Event) -> [String; 10] {
     ]
 }
 
-/// The event's inclusion proof at `size`, or `None` when the event is not
-/// (yet) in that tree.
+/// The event's inclusion proof against the checkpoint of `size` leaves, or
+/// `None` when the event is not (yet) a leaf of that tree.
 async fn inclusion(store: &dyn Store, event: &Event, size: u64) -> anyhow::Result<Option<Value>> {
-    match inclusion_proof(store, event.id, Some(size)).await {
-        Ok(p) => Ok(Some(json!({
-            "leaf_index": p.leaf_index,
-            "tree_size": p.tree_size,
-            "hashes": p.proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-        }))),
-        Err(ProofError::NotIntegrated(_) | ProofError::NotInTree { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    let Some(leaf) = store.leaf_for_event(event.id).await?.filter(|l| l.index < size) else {
+        return Ok(None);
+    };
+    let hashes = inclusion_path(store, leaf.index, size).await?;
+    Ok(Some(json!({
+        "leaf_index": leaf.index,
+        "tree_size": size,
+        "hashes": hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+    })))
 }

@@ -25,3 +25,18 @@ pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::Bu
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     Ok((Box::new(std::io::BufReader::new(f)), size))
 }
+
+/// A search failure as the user should see it: a bad query (with a caret
+/// under the position) or bad parameters are usage errors, anything else
+/// is a failure.
+pub fn search_error(query: &str, e: auditlog_store::ServiceError) -> anyhow::Error {
+    use auditlog_store::ServiceError;
+    use auditlog_store::search::SearchError;
+    match e {
+        ServiceError::Search(SearchError::Query(e)) => {
+            crate::UsageError(format!("{}\n  {}\n  {}^", e.message, query, " ".repeat(e.position))).into()
+        }
+        ServiceError::Search(e) => crate::UsageError(e.to_string()).into(),
+        e => e.into(),
+    }
+}

@@ -1,8 +1,8 @@
 //! `auditlog search Q`: the query language from the command line.
 
 use auditlog_core::Identity;
-use auditlog_store::search::{SearchError, SearchParams, Sort};
-use auditlog_store::{AuditLogService, ServiceError};
+use auditlog_store::AuditLogService;
+use auditlog_store::search::{SearchParams, Sort};
 use serde_json::json;
 
 use crate::config::Loaded;
@@ -33,13 +33,7 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
         page: args.page,
         ..Default::default()
     };
-    let result = match service.search(&Identity::system(), &params).await {
-        Err(ServiceError::Search(SearchError::Query(e))) => {
-            return Err(UsageError(format!("{}\n  {}\n  {}^", e.message, args.query, " ".repeat(e.position))).into());
-        }
-        Err(ServiceError::Search(e)) => return Err(UsageError(e.to_string()).into()),
-        other => other?,
-    };
+    let result = service.search(&Identity::system(), &params).await.map_err(|e| super::search_error(&args.query, e))?;
     let base = &loaded.config.base_url;
     match args.format {
         Format::Table => {

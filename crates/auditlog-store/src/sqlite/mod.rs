@@ -561,15 +561,10 @@ impl Store for SqliteStore {
         // empty and the check costs one lookup in the same read.)
         let plan = Arc::new(plan.clone());
         let text = plan.base.uses_text();
-        let run = |plan: Arc<SearchPlan>| {
-            self.read(move |c| {
-                if text && fts_queued(c)? {
-                    return Ok(None);
-                }
-                search_on(c, &plan).map(Some)
-            })
-        };
-        if let Some(hits) = run(plan.clone()).await? {
+        let first = plan.clone();
+        let hits =
+            self.read(move |c| if text && fts_queued(c)? { Ok(None) } else { search_on(c, &first).map(Some) }).await?;
+        if let Some(hits) = hits {
             return Ok(hits);
         }
         self.write(flush_fts_queue).await?;
