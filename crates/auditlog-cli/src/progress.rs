@@ -11,6 +11,8 @@ pub struct Progress {
     label: String,
     total: u64,
     next_line: u64,
+    /// The last count printed as a plain line.
+    printed: u64,
     started: Instant,
 }
 
@@ -24,13 +26,21 @@ impl Progress {
             bar.set_message(label.to_owned());
             bar
         });
-        Progress { bar, label: label.to_owned(), total, next_line: total / 10, started: Instant::now() }
+        Progress {
+            bar,
+            label: label.to_owned(),
+            total,
+            next_line: total / 10,
+            printed: u64::MAX,
+            started: Instant::now(),
+        }
     }
 
     pub fn set(&mut self, done: u64) {
         match &self.bar {
             Some(bar) => bar.set_position(done),
-            None if done >= self.next_line.max(1) || done == self.total => {
+            None if done >= self.next_line.max(1) || (done == self.total && self.printed != done) => {
+                self.printed = done;
                 let pct = (done * 100).checked_div(self.total).unwrap_or(100);
                 eprintln!(
                     "{}: {done}/{} ({pct}%) after {:.1}s",

@@ -230,6 +230,18 @@ impl ActionSpec {
     /// assigns `created` (unless given) and a UUIDv7 id, and renders the
     /// message. Reports every invalid field at once.
     pub fn finalize(&self, draft: EventDraft) -> Result<Event, ValidationError> {
+        self.validate(draft, None)
+    }
+
+    /// Validates a draft of an event that already happened elsewhere
+    /// (import): the same checks as [`ActionSpec::finalize`], but the event
+    /// keeps its own id and message instead of getting new ones. `created`
+    /// must be in the draft.
+    pub fn restore(&self, draft: EventDraft, id: Uuid, message: String) -> Result<Event, ValidationError> {
+        self.validate(draft, Some((id, message)))
+    }
+
+    fn validate(&self, draft: EventDraft, kept: Option<(Uuid, String)>) -> Result<Event, ValidationError> {
         let EventDraft { action, resource, user, mut metadata, created } = draft;
         let mut errors = Vec::new();
         if action != self.id {
@@ -284,9 +296,18 @@ impl ActionSpec {
         let Value::Object(metadata) = instance else { unreachable!() };
 
         let created = created.unwrap_or_else(Timestamp::now);
-        let id = uuid_v7_at(created);
         let user = User { id: user.id, username: user.username, email };
         let resource = Resource { kind: self.resource_type.clone(), id: resource.id };
+        if let Some((id, message)) = kept {
+            if message.trim().is_empty() {
+                errors.push(FieldError::new("message", "required: must be a non-empty string"));
+            }
+            if !errors.is_empty() {
+                return Err(ValidationError { errors });
+            }
+            return Ok(Event { id, created, action: self.id.clone(), resource, user, metadata, message });
+        }
+        let id = uuid_v7_at(created);
         let message = if errors.is_empty() {
             let fields = json!({
                 "id": id.to_string(),

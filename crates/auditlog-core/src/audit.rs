@@ -168,6 +168,30 @@ impl AuditLog {
         if self.skip_reason(&input.action).is_some() {
             return Ok(None);
         }
+        let (spec, draft) = self.draft_from_input(input, request, identity)?;
+        spec.finalize(draft).map(Some)
+    }
+
+    /// The import path: an event that was logged elsewhere (an export, the
+    /// reference's table), checked exactly as [`AuditLog::ingest`] checks an
+    /// event (the same action lookup, resolvers and metadata schema), but
+    /// keeping its own id, time and message. Importing brings in history, so
+    /// the feature flag and disabled actions, which govern logging, do not
+    /// apply.
+    pub fn restore(&self, imported: ImportedEvent, identity: &Identity) -> Result<Event, ValidationError> {
+        let ImportedEvent { id, created, message, mut input } = imported;
+        input.created = Some(created);
+        let (spec, draft) = self.draft_from_input(input, None, identity)?;
+        spec.restore(draft, id, message)
+    }
+
+    /// The draft an [`EventInput`] describes, with the action's resolvers run.
+    fn draft_from_input(
+        &self,
+        input: EventInput,
+        request: Option<crate::context::RequestInfo>,
+        identity: &Identity,
+    ) -> Result<(&Arc<ActionSpec>, EventDraft), ValidationError> {
         let spec = self.action(&input.action)?;
         let user = match (input.user, input.user_id) {
             (Some(u), None) => u,
@@ -189,8 +213,18 @@ impl AuditLog {
             created: input.created,
         };
         self.resolve(spec, &mut draft, identity, &data)?;
-        spec.finalize(draft).map(Some)
+        Ok((spec, draft))
     }
+}
+
+/// An event logged elsewhere, to be imported with its own id, time and
+/// message (see [`AuditLog::restore`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedEvent {
+    pub id: uuid::Uuid,
+    pub created: Timestamp,
+    pub message: String,
+    pub input: EventInput,
 }
 
 /// The body of an ingest request or one NDJSON line:

@@ -19,7 +19,7 @@ pub mod template;
 pub mod uow;
 
 pub use action::{Action, ActionSpec};
-pub use audit::{AuditLog, EventInput, NotLogged};
+pub use audit::{AuditLog, EventInput, ImportedEvent, NotLogged};
 pub use config::{Config, RetentionPeriod};
 pub use context::{ContextData, ContextResolver, RequestInfo, ResolveContext, UserResolver};
 pub use error::{BuildError, FieldError, ValidationError};

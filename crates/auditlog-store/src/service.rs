@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use auditlog_core::{
-    AuditLog, Event, EventInput, Identity, NotLogged, Permission, RequestInfo, Timestamp, UserRef, ValidationError,
+    AuditLog, Event, EventInput, Identity, ImportedEvent, NotLogged, Permission, RequestInfo, Timestamp, UserRef,
+    ValidationError,
 };
 use uuid::Uuid;
 
@@ -57,6 +58,19 @@ pub enum Created {
 pub enum LineOutcome {
     Logged(Event),
     NotLogged(NotLogged),
+    Invalid(ValidationError),
+}
+
+/// One item of an import.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportOutcome {
+    Stored(Event),
+    /// The same event (id and content) is already stored: nothing to do.
+    AlreadyStored,
+    /// An event with this id is stored with other content.
+    Conflict(Uuid),
+    /// An earlier item of the same call has this id.
+    Duplicate(Uuid),
     Invalid(ValidationError),
 }
 
@@ -170,6 +184,48 @@ impl AuditLogService {
                         }
                     }
                 },
+            };
+            outcomes.push(outcome);
+        }
+        self.store.insert(events).await?;
+        Ok(outcomes)
+    }
+
+    /// Imports events logged elsewhere (see [`AuditLog::restore`]): each is
+    /// checked as ingest checks an event (users known only by id are filled
+    /// from the store, as for ingest) but keeps its id, time and message.
+    /// Events already stored with the same content are skipped, so an import
+    /// can be re-run; a second item with an id stored by this call is
+    /// reported; the new events are stored in one transaction.
+    pub async fn import_many(
+        &self,
+        identity: &Identity,
+        items: Vec<Result<ImportedEvent, ValidationError>>,
+    ) -> Result<Vec<ImportOutcome>, ServiceError> {
+        require(identity, Permission::Create)?;
+        let mut cache = HashMap::new();
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut events = Vec::new();
+        let mut ids = std::collections::HashSet::new();
+        for item in items {
+            let outcome = match item {
+                Err(e) => ImportOutcome::Invalid(e),
+                Ok(mut imported) => {
+                    self.resolve_user(&mut imported.input, &mut cache).await?;
+                    match self.audit.restore(imported, identity) {
+                        Err(e) => ImportOutcome::Invalid(e),
+                        Ok(event) if ids.contains(&event.id) => ImportOutcome::Duplicate(event.id),
+                        Ok(event) => match self.store.get(event.id).await? {
+                            Some(existing) if existing == event => ImportOutcome::AlreadyStored,
+                            Some(_) => ImportOutcome::Conflict(event.id),
+                            None => {
+                                ids.insert(event.id);
+                                events.push(event.clone());
+                                ImportOutcome::Stored(event)
+                            }
+                        },
+                    }
+                }
             };
             outcomes.push(outcome);
         }
