@@ -204,31 +204,36 @@ impl AuditLogService {
     ) -> Result<Vec<ImportOutcome>, ServiceError> {
         require(identity, Permission::Create)?;
         let mut cache = HashMap::new();
-        let mut outcomes = Vec::with_capacity(items.len());
-        let mut events = Vec::new();
-        let mut ids = std::collections::HashSet::new();
+        let mut checked = Vec::with_capacity(items.len());
         for item in items {
-            let outcome = match item {
-                Err(e) => ImportOutcome::Invalid(e),
+            checked.push(match item {
+                Err(e) => Err(e),
                 Ok(mut imported) => {
                     self.resolve_user(&mut imported.input, &mut cache).await?;
-                    match self.audit.restore(imported, identity) {
-                        Err(e) => ImportOutcome::Invalid(e),
-                        Ok(event) if ids.contains(&event.id) => ImportOutcome::Duplicate(event.id),
-                        Ok(event) => match self.store.get(event.id).await? {
-                            Some(existing) if existing == event => ImportOutcome::AlreadyStored,
-                            Some(_) => ImportOutcome::Conflict(event.id),
-                            None => {
-                                ids.insert(event.id);
-                                events.push(event.clone());
-                                ImportOutcome::Stored(event)
-                            }
-                        },
-                    }
+                    self.audit.restore(imported, identity)
                 }
-            };
-            outcomes.push(outcome);
+            });
         }
+        let ids = checked.iter().filter_map(|c| c.as_ref().ok()).map(|e| e.id).collect();
+        let stored: HashMap<Uuid, Event> = self.store.get_many(ids).await?.into_iter().map(|e| (e.id, e)).collect();
+        let mut ids = std::collections::HashSet::new();
+        let mut events = Vec::new();
+        let outcomes = checked
+            .into_iter()
+            .map(|c| match c {
+                Err(e) => ImportOutcome::Invalid(e),
+                Ok(event) if ids.contains(&event.id) => ImportOutcome::Duplicate(event.id),
+                Ok(event) => match stored.get(&event.id) {
+                    Some(existing) if *existing == event => ImportOutcome::AlreadyStored,
+                    Some(_) => ImportOutcome::Conflict(event.id),
+                    None => {
+                        ids.insert(event.id);
+                        events.push(event.clone());
+                        ImportOutcome::Stored(event)
+                    }
+                },
+            })
+            .collect();
         self.store.insert(events).await?;
         Ok(outcomes)
     }

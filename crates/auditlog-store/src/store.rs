@@ -21,6 +21,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get(&self, id: Uuid) -> Result<Option<Event>, StoreError>;
 
+    /// The stored events among `ids`, in no particular order (one query:
+    /// what an import checks before storing a batch).
+    async fn get_many(&self, ids: Vec<Uuid>) -> Result<Vec<Event>, StoreError>;
+
     async fn search(&self, plan: &SearchPlan) -> Result<StoreHits, StoreError>;
 
     /// The most recent details seen for a user id (for ingest by `user_id`).

@@ -5,8 +5,9 @@ mod common;
 
 use std::sync::Arc;
 
+use auditlog_core::ImportedEvent;
 use auditlog_core::{Config, Identity, NotLogged, Role};
-use auditlog_store::service::LineOutcome;
+use auditlog_store::service::{ImportOutcome, LineOutcome};
 use auditlog_store::{Created, ServiceError, StoreError};
 use common::{Backend, admin, auditor, input, system};
 
@@ -168,7 +169,62 @@ async fn ingest_by_user_id_uses_known_details(b: Backend) {
     assert_eq!(e.message, "User 42 updated the draft r.");
 }
 
+/// The import path: events keep their ids, times and messages; a batch is
+/// checked as ingest checks it; re-imports skip, conflicts and repeats are
+/// reported, and nothing of a batch's good items is lost.
+async fn import_keeps_identity_and_resumes(b: Backend) {
+    let t = b.open().await;
+    t.seed().await;
+    let seeded = t.service.search(&admin(), &Default::default()).await.unwrap().hits;
+    let restored = |e: &auditlog_core::Event| {
+        let mut input = input(
+            &serde_json::to_string(&serde_json::json!({
+                "action": e.action, "resource": {"id": e.resource.id}, "user": e.user, "metadata": e.metadata,
+            }))
+            .unwrap(),
+        );
+        input.created = Some(e.created);
+        ImportedEvent { id: e.id, created: e.created, message: e.message.clone(), input }
+    };
+    // Into a second store: the same event back.
+    let target = b.open().await;
+    let first = &seeded[0];
+    let out = target.service.import_many(&system(), vec![Ok(restored(first))]).await.unwrap();
+    assert!(matches!(&out[0], ImportOutcome::Stored(e) if e == first), "{out:?}");
+    assert_eq!(target.store.get_many(vec![first.id, uuid::Uuid::now_v7()]).await.unwrap(), vec![first.clone()]);
+
+    // Everything again, with a changed one, a repeat and an invalid one.
+    let mut items: Vec<_> = seeded.iter().map(|e| Ok(restored(e))).collect();
+    let mut changed = restored(first);
+    changed.message = "something else".into();
+    items.push(Ok(changed));
+    items.push(Ok(restored(&seeded[1])));
+    let mut bad = restored(&seeded[2]);
+    bad.input.action = "no.such.action".into();
+    items.push(Ok(bad));
+    let out = t.service.import_many(&system(), items.clone()).await.unwrap();
+    assert!(out[..seeded.len()].iter().all(|o| matches!(o, ImportOutcome::AlreadyStored)), "{out:?}");
+    assert!(matches!(out[seeded.len()], ImportOutcome::Conflict(id) if id == first.id));
+    assert!(matches!(out[seeded.len() + 1], ImportOutcome::AlreadyStored));
+    assert!(matches!(&out[seeded.len() + 2], ImportOutcome::Invalid(e) if e.mentions("action")));
+
+    let out = target.service.import_many(&system(), items).await.unwrap();
+    let stored = out.iter().filter(|o| matches!(o, ImportOutcome::Stored(_))).count();
+    assert_eq!(stored, seeded.len() - 1, "all but the one already there: {out:?}");
+    assert!(matches!(out[seeded.len() + 1], ImportOutcome::Duplicate(id) if id == seeded[1].id));
+    let mut back = target.service.search(&admin(), &Default::default()).await.unwrap().hits;
+    let mut want = seeded.clone();
+    back.sort_by_key(|e| e.id);
+    want.sort_by_key(|e| e.id);
+    assert_eq!(back, want, "ids, times, messages and users as they were");
+    let mut ids: Vec<_> = seeded.iter().map(|e| e.id).collect();
+    ids.push(uuid::Uuid::now_v7());
+    assert_eq!(target.store.get_many(ids).await.unwrap().len(), seeded.len());
+    assert!(target.store.get_many(Vec::new()).await.unwrap().is_empty());
+}
+
 store_tests!(
+    import_keeps_identity_and_resumes,
     insert_and_read_round_trip,
     a_failing_batch_writes_nothing,
     concurrent_writers_all_succeed,

@@ -221,6 +221,9 @@ impl Store for BrokenStore {
     async fn get(&self, _: Uuid) -> Result<Option<Event>, StoreError> {
         Err((self.0)())
     }
+    async fn get_many(&self, _: Vec<Uuid>) -> Result<Vec<Event>, StoreError> {
+        Err((self.0)())
+    }
     async fn search(&self, _: &SearchPlan) -> Result<StoreHits, StoreError> {
         Err((self.0)())
     }

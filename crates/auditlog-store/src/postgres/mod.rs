@@ -432,6 +432,21 @@ impl Store for PgStore {
         rows.first().map(row_to_event).transpose()
     }
 
+    async fn get_many(&self, ids: Vec<Uuid>) -> Result<Vec<Event>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query_typed(
+                &format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = ANY($1)"),
+                &[(&ids, Type::UUID_ARRAY)],
+            )
+            .await
+            .map_err(map_pg)?;
+        rows.iter().map(row_to_event).collect()
+    }
+
     async fn search(&self, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
         let mut client = self.client().await?;
         let hits = search_on(&**client, plan).await?;

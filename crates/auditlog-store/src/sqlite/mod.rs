@@ -554,6 +554,24 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn get_many(&self, ids: Vec<Uuid>) -> Result<Vec<Event>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+            .map_err(StoreError::internal)?;
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id IN (SELECT value FROM json_each(?1))"
+                ))
+                .map_err(map_err)?;
+            let rows = stmt.query_map([ids], |r| row_to_event(r, 0)).map_err(map_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
+        })
+        .await
+    }
+
     async fn search(&self, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
         // Free text reads the FTS5 index: when host units of work have
         // queued entries, the writer indexes them first and the search runs
