@@ -1,6 +1,7 @@
 //! The `auditlog` binary: command-line parsing, configuration loading, and
 //! exit codes (0 ok, 1 failure, 2 bad usage — including a bad configuration).
 
+mod bundle;
 mod commands;
 mod config;
 mod jobs;

@@ -188,6 +188,13 @@ fn csv_export_has_a_header_and_one_row_per_event() {
     assert_eq!(&rows[0][7], "user9@example.org");
     let metadata: Value = serde_json::from_str(&rows[0][9]).unwrap();
     assert!(metadata["note"].as_str().unwrap().starts_with("test.archive old-"), "{metadata}");
+
+    // An export that matches nothing is the header alone.
+    let empty = inst.ok(&["export", "resource.id:no-such-resource", "--format", "csv"]);
+    assert_eq!(
+        empty,
+        "id,created,action,resource.type,resource.id,user.id,user.username,user.email,message,metadata\n"
+    );
 }
 
 #[test]

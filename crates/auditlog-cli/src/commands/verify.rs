@@ -12,6 +12,12 @@
 //!   event's leaf hash, and checks its inclusion proof (written by `auditlog
 //!   export --proofs`) against the checkpoint's root. No database, no
 //!   server: a third party can run it on what it was sent.
+//! - `--export DIR` checks a bundle written by `auditlog export --verifiable`
+//!   (see [`crate::bundle`]): the whole log at a signed checkpoint, every
+//!   edited, added, removed or reordered line named by its line number,
+//!   event id and leaf index. The key is `--key`, else the bundle's own
+//!   `verifier.key`, which the user is told to compare with the log's
+//!   published key.
 //!
 //! Exit codes: 0 verified, 1 tampering found (or the check could not be
 //! completed), 2 bad usage.
@@ -44,15 +50,17 @@ pub struct Args {
     /// The monitor's memory: the last checkpoint seen (created on first use).
     #[arg(long, requires = "url", value_name = "FILE")]
     state: Option<PathBuf>,
-    /// An export written by `auditlog export --proofs` (offline check).
-    #[arg(long, requires = "checkpoint", value_name = "FILE")]
+    /// Offline check of an export: a FILE written by `auditlog export
+    /// --proofs` (with --checkpoint), or a bundle DIR written by `auditlog
+    /// export --verifiable`.
+    #[arg(long, value_name = "FILE|DIR")]
     export: Option<PathBuf>,
-    /// The signed checkpoint that export's proofs were made against.
+    /// The signed checkpoint that an --export FILE's proofs were made against.
     #[arg(long, requires = "export", value_name = "FILE")]
     checkpoint: Option<PathBuf>,
     /// Verifier key `<origin>+<id>+<key>` (default: the local signing key's
-    /// public half for --database and --export; the one saved in --state
-    /// for --url).
+    /// public half for --database and --export FILE; the bundle's
+    /// verifier.key for --export DIR; the one saved in --state for --url).
     #[arg(long, value_name = "VKEY")]
     key: Option<String>,
     /// API token with the verify right, for --url.
@@ -63,9 +71,68 @@ pub struct Args {
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     match (&args.url, &args.state, &args.export, &args.checkpoint) {
         (Some(url), Some(state), _, _) => monitor(url, state, args.key.as_deref(), args.token.as_deref()).await,
+        (_, _, Some(export), checkpoint) if export.is_dir() => {
+            if checkpoint.is_some() {
+                return Err(UsageError(format!(
+                    "--checkpoint is for an export FILE written with --proofs; the bundle {} carries its own checkpoint",
+                    export.display()
+                ))
+                .into());
+            }
+            bundle(export, args.key.as_deref())
+        }
         (_, _, Some(export), Some(checkpoint)) => offline(loaded, export, checkpoint, args.key.as_deref()),
+        (_, _, Some(export), None) => {
+            if !export.exists() {
+                anyhow::bail!("cannot open {}: no such file or directory", export.display());
+            }
+            Err(UsageError(format!(
+                "--export {} needs --checkpoint FILE (the checkpoint `export --proofs` wrote); a bundle written by \
+                 `export --verifiable` is a directory",
+                export.display()
+            ))
+            .into())
+        }
         _ => database(loaded, args.key.as_deref()).await,
     }
+}
+
+/// `--export DIR`: a bundle, with `--key` or the bundle's own key.
+fn bundle(dir: &Path, key: Option<&str>) -> anyhow::Result<()> {
+    let own = crate::bundle::bundle_key(dir)?;
+    let verifier = match (key, &own) {
+        (Some(k), _) => {
+            let v = verifier(k)?;
+            println!("key: {k} (from --key)");
+            if let Some(own) = own.as_deref().filter(|o| *o != k) {
+                println!("note: the bundle's own {} is a different key: {own}", crate::bundle::VERIFIER_KEY);
+            }
+            v
+        }
+        (None, Some(own)) => {
+            let v = NoteVerifier::from_verifier_key_string(own).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a verifier key ({e}); give the log's key with --key",
+                    dir.join(crate::bundle::VERIFIER_KEY).display()
+                )
+            })?;
+            println!(
+                "key: {own} (the bundle's own {}): compare it with the log's published verifier key (`auditlog key \
+                 show` where the log is kept); a bundle proves nothing against a key it brings itself",
+                crate::bundle::VERIFIER_KEY
+            );
+            v
+        }
+        (None, None) => {
+            return Err(UsageError(format!(
+                "{} has no {}: give the log's verifier key with --key",
+                dir.display(),
+                crate::bundle::VERIFIER_KEY
+            ))
+            .into());
+        }
+    };
+    crate::bundle::verify(dir, &verifier)
 }
 
 fn verifier(key: &str) -> anyhow::Result<NoteVerifier> {
