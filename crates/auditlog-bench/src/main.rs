@@ -5,6 +5,7 @@
 //!
 //! Run with `cargo run --release -p auditlog-bench -- <scenario>`.
 
+mod export_import;
 mod http;
 mod ingest;
 mod pg;
@@ -32,6 +33,9 @@ enum Scenario {
     Ingest(ingest::Args),
     /// Search latency on a large seeded store vs hand-written SQL (SQLite).
     Query(query::Args),
+    /// `auditlog export` and `import` (the release binary) vs a rusqlite scan
+    /// and plain batched `Store::insert`s; peak RSS (SQLite).
+    ExportImport(export_import::Args),
     /// The HTTP server under load vs the library directly (SQLite).
     Http(http::Args),
     /// The transparency log: ingest with it on vs off, integration latency,
@@ -43,16 +47,21 @@ enum Scenario {
     PgQuery(pg_query::Args),
     /// Retention of one expired month: partition drop vs row-by-row delete (PostgreSQL).
     PgRetention(pg_retention::Args),
+    /// Runs a command and reports its peak RSS (used by `export-import`).
+    #[command(hide = true)]
+    MeasureChild(export_import::ChildArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().scenario {
         Scenario::Ingest(args) => ingest::run(args),
         Scenario::Query(args) => query::run(args),
+        Scenario::ExportImport(args) => export_import::run(args),
         Scenario::Http(args) => http::run(args),
         Scenario::PgIngest(args) => pg_ingest::run(args),
         Scenario::PgQuery(args) => pg_query::run(args),
         Scenario::PgRetention(args) => pg_retention::run(args),
         Scenario::Transparency(args) => transparency::run(args),
+        Scenario::MeasureChild(args) => export_import::measure_child(args),
     }
 }
