@@ -135,14 +135,18 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
             }
             ExportFormat::Ndjson => {
                 for event in &page {
-                    let mut line = serde_json::to_value(event)?;
-                    if let Some(cp) = &checkpoint {
-                        match inclusion(store.as_ref(), event, cp.size).await? {
-                            Some(proof) => line["inclusion"] = proof,
-                            None => unproven += 1,
+                    match &checkpoint {
+                        // Straight from the event: no JSON tree in between.
+                        None => serde_json::to_writer(&mut buf, event)?,
+                        Some(cp) => {
+                            let mut line = serde_json::to_value(event)?;
+                            match inclusion(store.as_ref(), event, cp.size).await? {
+                                Some(proof) => line["inclusion"] = proof,
+                                None => unproven += 1,
+                            }
+                            serde_json::to_writer(&mut buf, &line)?;
                         }
                     }
-                    serde_json::to_writer(&mut buf, &line)?;
                     buf.push(b'\n');
                 }
             }
