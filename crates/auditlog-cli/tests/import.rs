@@ -312,3 +312,27 @@ fn our_csv_export_imports_back_to_the_same_events() {
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     assert_reports(&out, &["the CSV header has no `id` column (found: a, b)"]);
 }
+
+#[test]
+fn import_reads_standard_input_and_tells_json_from_ndjson_by_its_first_character() {
+    use std::io::Write;
+    let a = seeded();
+    let exported = a.ok(&["export"]);
+    let events = lines(&exported);
+    for (name, text) in [("ndjson", exported.clone()), ("json", serde_json::to_string(&events).unwrap())] {
+        let b = Instance::new(SQLITE, "");
+        let mut child = b
+            .command()
+            .args(["import", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("\n  {text}").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{name}: {}", show(&out));
+        assert_reports(&out, &["10 events stored, 0 already stored, 0 rejected (-)"]);
+        assert_eq!(b.ok(&["export"]), exported, "{name}");
+    }
+}
