@@ -338,13 +338,7 @@ impl<R: Read> Read for Counting<R> {
 /// Starts a thread reading `path` into `tx`; returns the input's size in
 /// bytes (0 when unknown).
 fn file_source(path: &Path, format: InputFormat, tx: mpsc::Sender<Msg>) -> anyhow::Result<u64> {
-    let (reader, total): (Box<dyn Read + Send>, u64) = if path.as_os_str() == "-" {
-        (Box::new(std::io::stdin()), 0)
-    } else {
-        let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        (Box::new(f), size)
-    };
+    let (reader, total) = super::open_input(path)?;
     let count = Arc::new(AtomicU64::new(0));
     let mut reader = std::io::BufReader::with_capacity(1 << 16, Counting { inner: reader, count: count.clone() });
     let format = match format {

@@ -29,6 +29,7 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let store = loaded.open_store().await?;
     let service = AuditLogService::new(loaded.audit_log()?, store.clone());
     let (reader, total) = super::open_input(&args.file)?;
+    let reader = std::io::BufReader::new(reader);
     let mut progress = Progress::new("ingest", total);
     let (mut stored, mut skipped, mut bad) = (0u64, 0u64, 0u64);
     let mut batch: Vec<(usize, Result<EventInput, auditlog_core::ValidationError>)> = Vec::new();

@@ -14,16 +14,16 @@ pub mod show;
 pub mod token;
 pub mod verify;
 
-/// An NDJSON input: the file, or standard input for `-`, with its size in
-/// bytes for progress (0 when unknown).
-pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::BufRead>, u64)> {
+/// An input file, or standard input for `-`, unbuffered, with its size in
+/// bytes for progress (0 when unknown). `Send`, so a reader thread can own it.
+pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::Read + Send>, u64)> {
     use anyhow::Context;
     if path.as_os_str() == "-" {
-        return Ok((Box::new(std::io::BufReader::new(std::io::stdin())), 0));
+        return Ok((Box::new(std::io::stdin()), 0));
     }
     let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    Ok((Box::new(std::io::BufReader::new(f)), size))
+    Ok((Box::new(f), size))
 }
 
 /// A search failure as the user should see it: a bad query (with a caret
