@@ -40,6 +40,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::Failed;
+use crate::commands::verify::signed_checkpoint;
 use crate::progress::Progress;
 
 /// The `format` of `manifest.json`.
@@ -754,37 +755,18 @@ fn check_manifest(dir: &Path, checkpoint: &Checkpoint) -> anyhow::Result<Vec<Str
     Ok(problems)
 }
 
-fn tampering(message: String) -> anyhow::Result<()> {
-    println!("TAMPERING: {message}");
-    Err(Failed.into())
-}
-
 /// Verifies the bundle in `dir` with `verifier`, printing each finding;
 /// `Err(Failed)` when the bundle is not exactly the signed log.
 pub fn verify(dir: &Path, verifier: &NoteVerifier) -> anyhow::Result<()> {
     let shown = dir.display();
     let cp_path = dir.join(CHECKPOINT);
-    let note = std::fs::read_to_string(&cp_path).with_context(|| {
-        format!("cannot read {}: is {shown} a bundle written by `auditlog export --verifiable`?", cp_path.display())
-    })?;
-    let checkpoint = match verifier.verify(&note) {
-        Ok(c) => c,
-        Err(e) => {
-            return tampering(format!(
-                "the checkpoint {} is not signed by {}: {e}",
-                cp_path.display(),
-                verifier.name()
-            ));
-        }
-    };
-    if checkpoint.origin != verifier.name() {
-        return tampering(format!(
-            "the checkpoint {} is of the log {:?}, but the key is {:?}'s",
-            cp_path.display(),
-            checkpoint.origin,
-            verifier.name()
-        ));
+    if !cp_path.is_file() {
+        anyhow::bail!(
+            "cannot read {}: is {shown} a bundle written by `auditlog export --verifiable`?",
+            cp_path.display()
+        );
     }
+    let checkpoint = signed_checkpoint(&cp_path, verifier)?;
     let size = checkpoint.size;
     let manifest = check_manifest(dir, &checkpoint)?;
     for problem in &manifest {

@@ -205,9 +205,31 @@ struct Consistency {
     proof: Vec<String>,
 }
 
-fn tampering(message: String) -> anyhow::Result<()> {
+/// Prints a tampering finding; the verdict is then `Failed` (exit 1).
+pub(crate) fn tampering<T>(message: String) -> anyhow::Result<T> {
     println!("TAMPERING: {message}");
     Err(Failed.into())
+}
+
+/// Reads the signed checkpoint at `path` and checks it with `verifier`: its
+/// signature, and that it is the key's log.
+pub(crate) fn signed_checkpoint(path: &Path, verifier: &NoteVerifier) -> anyhow::Result<Checkpoint> {
+    let note = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let checkpoint = match verifier.verify(&note) {
+        Ok(c) => c,
+        Err(e) => {
+            return tampering(format!("the checkpoint {} is not signed by {}: {e}", path.display(), verifier.name()));
+        }
+    };
+    if checkpoint.origin != verifier.name() {
+        return tampering(format!(
+            "the checkpoint {} is of the log {:?}, but the key is {:?}'s",
+            path.display(),
+            checkpoint.origin,
+            verifier.name()
+        ));
+    }
+    Ok(checkpoint)
 }
 
 async fn monitor(url: &str, state_path: &Path, key: Option<&str>, token: Option<&str>) -> anyhow::Result<()> {
@@ -350,17 +372,7 @@ fn offline(loaded: &Loaded, export: &Path, checkpoint: &Path, key: Option<&str>)
         Some(k) => verifier(k)?,
         None => keys::load(loaded)?.verifier(),
     };
-    let note = std::fs::read_to_string(checkpoint).with_context(|| format!("cannot read {}", checkpoint.display()))?;
-    let checkpoint = match verifier.verify(&note) {
-        Ok(cp) => cp,
-        Err(e) => {
-            return tampering(format!(
-                "the checkpoint {} is not signed by {}: {e}",
-                checkpoint.display(),
-                verifier.name()
-            ));
-        }
-    };
+    let checkpoint = signed_checkpoint(checkpoint, &verifier)?;
     let file = std::fs::File::open(export).with_context(|| format!("cannot open {}", export.display()))?;
     let (mut ok, mut failed) = (0u64, 0u64);
     let mut seen = HashMap::new();
