@@ -11,20 +11,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use common::{Instance, event, show};
+use common::{Instance, event, show, stderr, stdout};
 use serde_json::{Value, json};
 
 const SQLITE: &str = "sqlite://./audit.db";
 /// Leaves of the bundle of [`bundled`].
 const SIZE: u64 = 26;
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// An instance whose log has 26 leaves: 10 recent events, 6 from 2021 that
 /// retention has expired (leaves 10 to 15, now tombstones), 10 recent ones.

@@ -8,40 +8,19 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Instance, event, show};
+use common::{Instance, event, lines, seeded, show, stderr};
 use serde_json::{Value, json};
 
 const SQLITE: &str = "sqlite://./audit.db";
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn path(inst: &Instance, name: &str) -> PathBuf {
-    inst.dir.path().join(name)
-}
-
-fn lines(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
 
 fn total(inst: &Instance, q: &str) -> u64 {
     let out: Value = serde_json::from_str(&inst.ok(&["search", q, "--format", "json"])).unwrap();
     out["hits"]["total"].as_u64().unwrap()
 }
 
-/// An instance with 30 events, ten of them on the same day long ago.
-fn seeded() -> Instance {
-    let inst = Instance::new(SQLITE, "");
-    let mut events: Vec<Value> = (0..20).map(|i| event("test.event", &format!("r-{i}"), i % 4, None)).collect();
-    events.extend((0..10).map(|i| event("test.archive", &format!("old-{i}"), 9, Some("2021-06-01T00:00:00Z"))));
-    inst.ingest(&events);
-    inst
-}
-
 #[test]
 fn export_then_import_keeps_every_event_as_it_was() {
-    let a = seeded();
+    let a = seeded(20, 4, 10);
     let exported = a.ok(&["export"]);
     let events = lines(&exported);
     assert_eq!(events.len(), 30);
@@ -51,10 +30,10 @@ fn export_then_import_keeps_every_event_as_it_was() {
 
     // A query narrows the export; to a file as well as to stdout.
     a.ok(&["export", "action:test.archive", "--output", "old.ndjson"]);
-    assert_eq!(lines(&std::fs::read_to_string(path(&a, "old.ndjson")).unwrap()).len(), 10);
+    assert_eq!(lines(&std::fs::read_to_string(a.path("old.ndjson")).unwrap()).len(), 10);
 
     let b = Instance::new(SQLITE, "");
-    let file = path(&b, "in.ndjson");
+    let file = b.path("in.ndjson");
     std::fs::write(&file, &exported).unwrap();
     let out = b.run(&["import", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", show(&out));
@@ -74,7 +53,7 @@ fn export_then_import_keeps_every_event_as_it_was() {
 
 #[test]
 fn import_reports_bad_lines_by_number_and_field_and_keeps_the_good_ones() {
-    let a = seeded();
+    let a = seeded(20, 4, 10);
     let exported = lines(&a.ok(&["export"]));
     let b = Instance::new(SQLITE, "");
     b.ingest(&[event("test.event", "already-there", 1, None)]);
@@ -103,7 +82,7 @@ fn import_reports_bad_lines_by_number_and_field_and_keeps_the_good_ones() {
         with("metadata", json!([1, 2])),         // 11
     ]
     .join("\n");
-    let path = path(&b, "bad.ndjson");
+    let path = b.path("bad.ndjson");
     std::fs::write(&path, file).unwrap();
     let out = b.run(&["import", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
@@ -145,7 +124,7 @@ fn import_reads_rows_of_the_reference_table() {
                "json": {"resource": {"id": "abcd-1234"}, "metadata": {"parent_pid": "wxyz-0000", "revision_id": 2},
                         "message": "User system published the record abcd-1234."}}),
     ];
-    let path = path(&inst, "rows.ndjson");
+    let path = inst.path("rows.ndjson");
     std::fs::write(&path, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
     inst.ok(&["import", path.to_str().unwrap()]);
     let events = lines(&inst.ok(&["export", "resource.id:abcd-1234"]));
@@ -163,7 +142,7 @@ fn import_reads_rows_of_the_reference_table() {
 
 #[test]
 fn csv_export_has_a_header_and_one_row_per_event() {
-    let inst = seeded();
+    let inst = seeded(20, 4, 10);
     let text = inst.ok(&["export", "action:test.archive", "--format", "csv"]);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
@@ -199,7 +178,7 @@ fn csv_export_has_a_header_and_one_row_per_event() {
 
 #[test]
 fn bad_export_arguments_are_usage_errors() {
-    let inst = seeded();
+    let inst = seeded(20, 4, 10);
     let out = inst.run(&["export", "action:(test"]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(stderr(&out).contains('^'), "the query error points at its position: {}", show(&out));
@@ -210,11 +189,11 @@ fn bad_export_arguments_are_usage_errors() {
 
 #[test]
 fn an_export_with_proofs_verifies_offline_and_tampering_is_caught() {
-    let inst = seeded();
+    let inst = seeded(20, 4, 10);
     inst.ok(&["export", "action:test.event", "--output", "export.ndjson", "--proofs", "checkpoint.txt"]);
     let key = inst.ok(&["key", "show"]).trim().to_owned();
-    let export = path(&inst, "export.ndjson");
-    let checkpoint = path(&inst, "checkpoint.txt");
+    let export = inst.path("export.ndjson");
+    let checkpoint = inst.path("checkpoint.txt");
     let verify = |export: &PathBuf, checkpoint: &PathBuf, key: &str| {
         inst.run(&[
             "verify",
@@ -233,7 +212,7 @@ fn an_export_with_proofs_verifies_offline_and_tampering_is_caught() {
     let events = lines(&std::fs::read_to_string(&export).unwrap());
     assert!(events.iter().all(|e| e["inclusion"]["tree_size"] == 30), "proofs against the checkpoint of size 30");
     let write = |name: &str, events: &[Value]| {
-        let p = path(&inst, name);
+        let p = inst.path(name);
         std::fs::write(&p, events.iter().map(|e| format!("{e}\n")).collect::<String>()).unwrap();
         p
     };
@@ -277,7 +256,7 @@ fn an_export_with_proofs_verifies_offline_and_tampering_is_caught() {
     let mut parts: Vec<&str> = note.split('\n').collect();
     let fake_root = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
     parts[2] = fake_root;
-    let altered = path(&inst, "altered.txt");
+    let altered = inst.path("altered.txt");
     std::fs::write(&altered, parts.join("\n")).unwrap();
     let out = verify(&export, &altered, &key);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));

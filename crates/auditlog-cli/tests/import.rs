@@ -10,29 +10,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Output;
 
-use common::{Instance, PgSchema, event, show, skip_postgres};
+use common::{Instance, PgSchema, blocking, lines, seeded, show, skip_postgres, stderr};
 use serde_json::{Value, json};
 
 const SQLITE: &str = "sqlite://./audit.db";
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn path(inst: &Instance, name: &str) -> PathBuf {
-    inst.dir.path().join(name)
-}
-
-fn lines(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
-}
-
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
-}
 
 fn assert_reports(out: &Output, expected: &[&str]) {
     let err = stderr(out);
@@ -200,7 +183,7 @@ async fn import_reads_the_reference_table_from_postgres_and_its_dumps() {
     // A CSV dump (psql's \copy with a header; NULL as an empty field),
     // into the embedded store: the same events as on PostgreSQL.
     let csv_dump = Instance::new(SQLITE, "");
-    let csv_file = path(&csv_dump, "audit_logs_metadata.csv");
+    let csv_file = csv_dump.path("audit_logs_metadata.csv");
     let copy =
         format!("\\copy (SELECT * FROM audit_logs_metadata ORDER BY created) TO '{}' CSV HEADER", csv_file.display());
     let psql =
@@ -214,7 +197,7 @@ async fn import_reads_the_reference_table_from_postgres_and_its_dumps() {
 
     // A JSON array dump (json_agg), read as JSON by its first character.
     let json_dump = Instance::new(SQLITE, "");
-    let json_file = path(&json_dump, "dump.json");
+    let json_file = json_dump.path("dump.json");
     let row = db
         .query_one("SELECT json_agg(t ORDER BY created)::text FROM audit_logs_metadata t", &[])
         .await
@@ -247,24 +230,15 @@ fn import_needs_one_source_and_a_reachable_database() {
     assert!(!stderr(&out).contains("secret"), "{}", show(&out));
 }
 
-/// Ten events of our own, some old.
-fn seeded() -> Instance {
-    let inst = Instance::new(SQLITE, "");
-    let mut events: Vec<Value> = (0..6).map(|i| event("test.event", &format!("r-{i}"), i % 3, None)).collect();
-    events.extend((0..4).map(|i| event("test.archive", &format!("old-{i}"), 9, Some("2021-06-01T00:00:00Z"))));
-    inst.ingest(&events);
-    inst
-}
-
 #[test]
 fn a_json_array_that_breaks_off_keeps_what_came_before_and_resumes() {
-    let a = seeded();
+    let a = seeded(6, 3, 4);
     let exported = a.ok(&["export"]);
     let events = lines(&exported);
     let array = serde_json::to_string_pretty(&events).unwrap();
 
     let b = Instance::new(SQLITE, "");
-    let file = path(&b, "dump.json");
+    let file = b.path("dump.json");
     // Cut inside the eighth element.
     let eighth = format!("\"id\": \"{}\"", events[7]["id"].as_str().unwrap());
     let cut = array.find(&eighth).unwrap();
@@ -296,12 +270,12 @@ fn a_json_array_that_breaks_off_keeps_what_came_before_and_resumes() {
 
 #[test]
 fn our_csv_export_imports_back_to_the_same_events() {
-    let a = seeded();
+    let a = seeded(6, 3, 4);
     let exported = a.ok(&["export"]);
     a.ok(&["export", "--format", "csv", "--output", "all.csv"]);
     let b = Instance::new(SQLITE, "");
-    let file = path(&b, "all.csv");
-    std::fs::copy(path(&a, "all.csv"), &file).unwrap();
+    let file = b.path("all.csv");
+    std::fs::copy(a.path("all.csv"), &file).unwrap();
     let out = b.run(&["import", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(b.ok(&["export"]), exported, "CSV keeps every field");
@@ -316,7 +290,7 @@ fn our_csv_export_imports_back_to_the_same_events() {
 #[test]
 fn import_reads_standard_input_and_tells_json_from_ndjson_by_its_first_character() {
     use std::io::Write;
-    let a = seeded();
+    let a = seeded(6, 3, 4);
     let exported = a.ok(&["export"]);
     let events = lines(&exported);
     for (name, text) in [("ndjson", exported.clone()), ("json", serde_json::to_string(&events).unwrap())] {

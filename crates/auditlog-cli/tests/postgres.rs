@@ -14,13 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use auditlog_store::postgres::{PgOptions, PgStore};
-use common::{Api, Cluster, Instance, PgSchema, Res, event, show, skip_postgres};
+use common::{Api, Cluster, Instance, PgSchema, Res, blocking, event, show, skip_postgres};
 use serde_json::{Value, json};
-
-/// Runs blocking work (a CLI command, `pg_ctl`) from an async test.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
-}
 
 fn json_of(stdout: &str) -> Value {
     serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))

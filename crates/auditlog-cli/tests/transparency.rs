@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Output;
 
-use common::{Api, Instance, TOKEN, event, show};
+use common::{Api, Instance, TOKEN, event, show, stdout};
 use serde_json::Value;
 
 /// Waits (bounded) until the server's latest checkpoint has `size` leaves.
@@ -34,10 +34,6 @@ fn monitor(inst: &Instance, base: &str, state: &std::path::Path, key: Option<&st
         cmd.args(["--key", k]);
     }
     cmd.output().expect("run auditlog verify")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn events(prefix: &str, n: u32) -> Vec<Value> {

@@ -186,10 +186,46 @@ impl Instance {
         self.ok(&["ingest", path.to_str().expect("UTF-8 path")])
     }
 
+    /// A path in the instance's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
     /// Starts `auditlog serve` on a free loopback port.
     pub fn serve(&self, name: &str) -> Server {
         Server::start(self, name)
     }
+}
+
+/// A command's standard output, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command's standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// NDJSON text as values; panics on a line that is not JSON.
+pub fn lines(text: &str) -> Vec<Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+/// Runs blocking work (a CLI command, `pg_ctl`, `psql`) from an async test.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// An embedded-store instance holding `recent` events of `test.event`
+/// (resources `r-i`, users `i % users`) and `old` of `test.archive` from
+/// 2021-06-01 (resources `old-i`, user 9).
+pub fn seeded(recent: u32, users: u32, old: u32) -> Instance {
+    let inst = Instance::new("sqlite://./audit.db", "");
+    let mut events: Vec<Value> = (0..recent).map(|i| event("test.event", &format!("r-{i}"), i % users, None)).collect();
+    events.extend((0..old).map(|i| event("test.archive", &format!("old-{i}"), 9, Some("2021-06-01T00:00:00Z"))));
+    inst.ingest(&events);
+    inst
 }
 
 /// Both output streams, for failure messages.
