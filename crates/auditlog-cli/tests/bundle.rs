@@ -612,9 +612,15 @@ fn run_limited(inst: &Instance, blocks: u32, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The files in `dir`, without the database's own WAL and shared-memory
+/// files (SQLite leaves them or not depending on how its last connection
+/// closed; they are not export output).
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "audit.db-wal" && n != "audit.db-shm")
+        .collect();
     names.sort();
     names
 }
