@@ -342,12 +342,12 @@ struct Inclusion {
 fn check_line(line: &str, checkpoint: &Checkpoint, seen: &mut HashMap<u64, String>) -> Result<String, String> {
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("?").to_owned();
-    let event: Event = serde_json::from_value(value.clone()).map_err(|e| format!("event {id}: not an event: {e}"))?;
+    let event: Event = Event::deserialize(&value).map_err(|e| format!("event {id}: not an event: {e}"))?;
     let Some(inclusion) = value.get("inclusion") else {
         return Err(format!("event {id}: no inclusion proof (it was not in the log's checkpoint when exported)"));
     };
-    let inclusion: Inclusion = serde_json::from_value(inclusion.clone())
-        .map_err(|e| format!("event {id}: unreadable inclusion proof: {e}"))?;
+    let inclusion: Inclusion =
+        Inclusion::deserialize(inclusion).map_err(|e| format!("event {id}: unreadable inclusion proof: {e}"))?;
     let at = format!("event {id}, leaf {}", inclusion.leaf_index);
     if inclusion.tree_size != checkpoint.size {
         return Err(format!(
