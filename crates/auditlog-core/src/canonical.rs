@@ -153,6 +153,9 @@ mod tests {
     }
 
     proptest! {
+        // A fixed seed: the same cases on every run, so the suite cannot fail by chance.
+        #![proptest_config(ProptestConfig { rng_seed: prop::test_runner::RngSeed::Fixed(0x6175_6469_746c_6f67), ..ProptestConfig::default() })]
+
         #[test]
         fn same_bytes_as_serde_jcs(v in arb_json()) {
             prop_assert_eq!(canon(&v), serde_jcs::to_string(&v).unwrap());

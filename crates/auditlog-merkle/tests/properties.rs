@@ -57,7 +57,8 @@ fn check_consistency(tree: &MemoryTree, size1: u64, size2: u64) -> Result<(), Te
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    // A fixed seed: the same cases on every run, so the suite cannot fail by chance.
+    #![proptest_config(ProptestConfig { rng_seed: prop::test_runner::RngSeed::Fixed(0x6175_6469_746c_6f67), ..ProptestConfig::with_cases(48) })]
 
     #[test]
     fn compact_range_root_matches_reference_at_every_size(leaves in leaves()) {
