@@ -168,8 +168,21 @@ impl AuditLog {
         if self.skip_reason(&input.action).is_some() {
             return Ok(None);
         }
+        self.validate(input, request, identity).map(Some)
+    }
+
+    /// The event an input describes, resolved, validated and rendered, for a
+    /// caller that has already asked [`AuditLog::skip_reason`] (and so knows
+    /// why an event is not logged, which [`AuditLog::ingest`]'s `None` does
+    /// not say).
+    pub fn validate(
+        &self,
+        input: EventInput,
+        request: Option<crate::context::RequestInfo>,
+        identity: &Identity,
+    ) -> Result<Event, ValidationError> {
         let (spec, draft) = self.draft_from_input(input, request, identity)?;
-        spec.finalize(draft).map(Some)
+        spec.finalize(draft)
     }
 
     /// The import path: an event that was logged elsewhere (an export, the

@@ -1,5 +1,5 @@
 //! Exporting every event a search matches, oldest first, past the search's
-//! 10,000-result window. Pages are fetched by time (keyset): each page asks
+//! result window (`page * size` at most [`crate::search::MAX_RESULTS`]). Pages are fetched by time (keyset): each page asks
 //! for events at or after the last page's newest `created` and skips the
 //! ones already returned at exactly that instant, so the last page of a
 //! million costs what the first one does.

@@ -6,7 +6,7 @@
 
 use auditlog_core::Timestamp;
 use auditlog_query::ast::{Bound, Match, MatchKind, Node, Pattern, PatternPart, Query, Span};
-use chrono::{Datelike, Duration, Months, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{Datelike, Duration, Months, TimeZone, Timelike, Utc};
 
 use crate::error::QueryError;
 
@@ -568,12 +568,6 @@ fn date_math(now: Timestamp, mut rest: &str) -> Option<DateSpan> {
 fn add_months(t: chrono::DateTime<Utc>, n: i64) -> Option<chrono::DateTime<Utc>> {
     let m = Months::new(u32::try_from(n.unsigned_abs()).ok()?);
     if n >= 0 { t.checked_add_months(m) } else { t.checked_sub_months(m) }
-}
-
-/// Start of the UTC day of a date (used by the `created_from`/`created_to`
-/// filters).
-pub fn day_start(d: NaiveDate) -> i64 {
-    Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).timestamp_micros()
 }
 
 #[cfg(test)]

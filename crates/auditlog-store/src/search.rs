@@ -185,8 +185,6 @@ fn dedup(v: &[String]) -> Vec<String> {
 pub struct StoreHits {
     pub hits: Vec<Event>,
     pub cells: Vec<FacetCell>,
-    /// Total of the hits; stores fill it only when `aggregate` is false.
-    pub total: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,7 +256,7 @@ impl SearchResult {
             b
         };
         SearchResult {
-            total: store.total.unwrap_or(total),
+            total,
             hits: store.hits,
             aggregations: Aggregations {
                 resource: Facet { label: "Resource", buckets: buckets(by_resource, &sel_r, capitalise) },
@@ -299,7 +297,6 @@ mod tests {
                     cell("record", "draft.edit", 3),
                     cell("draft", "file.create", 2),
                 ],
-                total: None,
             },
         );
         assert_eq!(r.total, 5);

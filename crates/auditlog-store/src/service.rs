@@ -145,13 +145,9 @@ impl AuditLogService {
             return Ok(Created::NotLogged(reason));
         }
         self.resolve_user(&mut input, &mut HashMap::new()).await?;
-        match self.audit.ingest(input, request, identity)? {
-            Some(event) => {
-                self.store.insert(vec![event.clone()]).await?;
-                Ok(Created::Logged(event))
-            }
-            None => Ok(Created::NotLogged(NotLogged::FeatureDisabled)),
-        }
+        let event = self.audit.validate(input, request, identity)?;
+        self.store.insert(vec![event.clone()]).await?;
+        Ok(Created::Logged(event))
     }
 
     /// Creates many events: every valid line is stored, all in one
@@ -174,12 +170,11 @@ impl AuditLogService {
                     Some(reason) => LineOutcome::NotLogged(reason),
                     None => {
                         self.resolve_user(&mut input, &mut cache).await?;
-                        match self.audit.ingest(input, request.clone(), identity) {
-                            Ok(Some(e)) => {
+                        match self.audit.validate(input, request.clone(), identity) {
+                            Ok(e) => {
                                 events.push(e.clone());
                                 LineOutcome::Logged(e)
                             }
-                            Ok(None) => LineOutcome::NotLogged(NotLogged::FeatureDisabled),
                             Err(e) => LineOutcome::Invalid(e),
                         }
                     }

@@ -1,5 +1,5 @@
 //! `auditlog export [Q]`: every event the query matches, oldest first, past
-//! the search's 10,000-result window.
+//! the search's 1,000-result window.
 //!
 //! - `--format ndjson` (default): one stored event per line, in the wire
 //!   format of SPEC 2 — what `auditlog import` reads back.

@@ -366,7 +366,7 @@ pub async fn search_on(c: &(impl GenericClient + Sync), plan: &SearchPlan) -> Re
     }
     q.push(" LIMIT ").param(Param::Int(plan.limit as i64)).push(" OFFSET ").param(Param::Int(plan.offset as i64));
     let hits = query(c, &q).await?.iter().map(row_to_event).collect::<Result<Vec<_>, _>>()?;
-    let mut out = StoreHits { hits, cells: Vec::new(), total: None };
+    let mut out = StoreHits { hits, cells: Vec::new() };
     if !plan.aggregate {
         return Ok(out);
     }

@@ -302,9 +302,6 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// Writes events with everything that indexes them: the row, its metadata
-/// leaves, its full-text entry and the facet counters. Runs inside the
-/// caller's transaction (the store's own, or a host's unit of work).
 /// Where an inserted event's full-text entry goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextIndex {
@@ -347,6 +344,10 @@ pub(crate) fn move_fts_queue(conn: &Connection) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
+/// Writes events with everything that indexes them: the row, its metadata
+/// leaves, its full-text entry, the facet counters and the pending leaf.
+/// Runs inside the caller's transaction (the store's own, or a host's unit
+/// of work).
 pub fn insert_events(conn: &Connection, events: &[Event], text: TextIndex) -> Result<(), StoreError> {
     let mut ins = conn
         .prepare_cached(
@@ -478,7 +479,7 @@ pub fn search_on(conn: &Connection, plan: &SearchPlan) -> Result<StoreHits, Stor
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
 
-    let mut out = StoreHits { hits, cells: Vec::new(), total: None };
+    let mut out = StoreHits { hits, cells: Vec::new() };
     if !plan.aggregate {
         return Ok(out);
     }
