@@ -105,8 +105,7 @@ impl ApiError {
             }
             ApiError::Invalid(e) => e.to_string(),
             ApiError::BadParameter { param, message } => format!("Invalid value for parameter {param}: {message}"),
-            ApiError::Query(e) if e.message.contains("position") => format!("Invalid query: {}", e.message),
-            ApiError::Query(e) => format!("Invalid query: {} (position {})", e.message, e.position),
+            ApiError::Query(e) => format!("Invalid query: {e}"),
             ApiError::Pagination => "Invalid pagination parameters.".into(),
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body is larger than the limit of {limit} bytes (max_body_bytes).")

@@ -21,7 +21,7 @@ pub mod sqlite;
 pub mod store;
 pub mod transparency;
 
-pub use error::{QueryError, StoreError};
+pub use error::{QueryError, QueryErrorKind, StoreError};
 pub use retention::{RetentionMode, RetentionPolicy, RetentionReport};
 pub use search::{SearchParams, SearchPlan, SearchResult, Sort};
 pub use service::{AuditLogService, Created, ServiceError};

@@ -8,7 +8,7 @@ use auditlog_core::Timestamp;
 use auditlog_query::ast::{Bound, Match, MatchKind, Node, Pattern, PatternPart, Query, Span};
 use chrono::{Datelike, Duration, Months, TimeZone, Timelike, Utc};
 
-use crate::error::QueryError;
+use crate::error::{QueryError, QueryErrorKind};
 
 /// A keyword column of the events table (exact, case-sensitive values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,10 +243,10 @@ fn resolve_field<'a>(name: &'a str, span: Span) -> Result<Field<'a>, QueryError>
         _ => match name.strip_prefix("metadata.") {
             Some(path) if !path.is_empty() && path.split('.').all(|s| !s.is_empty()) => Field::Meta(path),
             _ => {
-                return Err(QueryError::new(
-                    span.start,
-                    format!("unknown field \"{name}\" at position {}; fields are {FIELDS}", span.start),
-                ));
+                return Err(QueryError {
+                    position: span.start,
+                    kind: QueryErrorKind::UnknownField { name: name.to_owned(), fields: FIELDS },
+                });
             }
         },
     })
@@ -296,7 +296,7 @@ fn lower_match(m: &Match, now: Timestamp) -> Result<Cond, QueryError> {
         return lower_free(m);
     };
     let field = resolve_field(name, m.field_span.unwrap_or(m.span))?;
-    let err = |msg: String| QueryError::new(m.span.start, format!("{msg} (position {})", m.span.start));
+    let err = |msg: String| QueryError::new(m.span.start, msg);
     Ok(match (field, &m.kind) {
         (_, MatchKind::Exists) => exists(resolve_field(name, m.span)?),
         (f, MatchKind::Wildcard(p)) if is_match_any(p) => exists(f),
@@ -393,13 +393,10 @@ fn lower_free(m: &Match) -> Result<Cond, QueryError> {
                     .collect(),
             ),
         }),
-        MatchKind::Range { .. } => Err(QueryError::new(
-            m.span.start,
-            format!("a range needs a field, e.g. created:[2026-01-01 TO 2026-02-01] (position {})", m.span.start),
-        )),
-        MatchKind::Exists => {
-            Err(QueryError::new(m.span.start, format!("_exists_ needs a field (position {})", m.span.start)))
+        MatchKind::Range { .. } => {
+            Err(QueryError::new(m.span.start, "a range needs a field, e.g. created:[2026-01-01 TO 2026-02-01]"))
         }
+        MatchKind::Exists => Err(QueryError::new(m.span.start, "_exists_ needs a field")),
     }
 }
 

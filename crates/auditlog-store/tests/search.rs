@@ -177,7 +177,8 @@ async fn bad_queries(b: Backend) {
     ];
     for (query, pos, text) in cases {
         match t.service.search(&admin(), &SearchParams { q: Some((*query).into()), ..Default::default() }).await {
-            Err(ServiceError::Search(SearchError::Query(QueryError { position, message }))) => {
+            Err(ServiceError::Search(SearchError::Query(e @ QueryError { position, .. }))) => {
+                let message = e.to_string();
                 assert_eq!(position, *pos, "{query}: {message}");
                 assert!(message.contains(text), "{query}: {message:?} should contain {text:?}");
             }

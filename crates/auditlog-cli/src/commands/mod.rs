@@ -34,7 +34,7 @@ pub fn search_error(query: &str, e: auditlog_store::ServiceError) -> anyhow::Err
     use auditlog_store::search::SearchError;
     match e {
         ServiceError::Search(SearchError::Query(e)) => {
-            crate::UsageError(format!("{}\n  {}\n  {}^", e.message, query, " ".repeat(e.position))).into()
+            crate::UsageError(format!("{e}\n  {}\n  {}^", query, " ".repeat(e.position))).into()
         }
         ServiceError::Search(e) => crate::UsageError(e.to_string()).into(),
         e => e.into(),
