@@ -23,6 +23,7 @@
 //! Rounds are interleaved (the order of each pair alternates); medians, and
 //! medians of the per-round ratios, are reported.
 
+use auditlog_store::EventStore;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -33,9 +34,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use auditlog_core::{Event, Timestamp};
 use auditlog_merkle::NoteSigner;
-use auditlog_store::Store;
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
-use auditlog_store::transparency::Sequencer;
+use auditlog_transparency::Sequencer;
 use nix::sys::resource::{UsageWho, getrusage};
 use serde::Serialize;
 use serde_json::{Map, Value};

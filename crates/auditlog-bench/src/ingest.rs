@@ -112,7 +112,7 @@ fn rows(events: &[Event]) -> Vec<Row> {
                     e.user.username.as_deref().unwrap_or("")
                 ),
                 leaves,
-                leaf_hash: auditlog_store::transparency::leaf_hash_of(e),
+                leaf_hash: auditlog_transparency::leaf_hash_of(e),
             }
         })
         .collect()

@@ -5,12 +5,12 @@
 //! Schemas named `bench_*` are made and dropped by a run; a seeded dataset
 //! (`seeded_*`) is kept between runs and marked complete only once seeded.
 
+use auditlog_store::TreeStore;
 use std::time::Duration;
 
 use auditlog_core::Timestamp;
-use auditlog_store::Store;
 use auditlog_store::postgres::{PgOptions, PgStore};
-use auditlog_store::transparency::Integration;
+use auditlog_transparency::Integration;
 
 /// The default benchmark database.
 pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/auditlog_bench";

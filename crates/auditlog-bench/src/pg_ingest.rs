@@ -19,11 +19,11 @@
 //! integrating the queue into the Merkle tree is the sequencer's work in the
 //! background and is not timed here.
 
+use auditlog_store::EventStore;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use auditlog_core::{Event, Timestamp};
-use auditlog_store::Store;
 use auditlog_store::postgres::PgStore;
 use bytes::Bytes;
 use futures_util::SinkExt;

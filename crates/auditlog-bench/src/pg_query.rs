@@ -13,6 +13,7 @@
 //! autovacuum would leave a table that has settled, and its events are
 //! integrated into the transparency log, as a server's sequencer would.
 
+use auditlog_store::EventStore;
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -14,13 +14,14 @@
 //! into the log before the clock starts, as it would be months after it was
 //! written. The figure is the ratio of their times.
 
+use auditlog_store::{EventStore, RetentionStore};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use auditlog_core::{RetentionPeriod, Timestamp};
 use auditlog_store::postgres::PgStore;
 use auditlog_store::retention::cutoff;
-use auditlog_store::{RetentionMode, RetentionPolicy, RetentionReport, Store};
+use auditlog_store::{RetentionMode, RetentionPolicy, RetentionReport};
 
 use crate::pg::{self, spread};
 use crate::workload::Workload;

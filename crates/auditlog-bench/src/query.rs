@@ -4,6 +4,7 @@
 //! hand-written SQL query over the same schema that returns the same page of
 //! hits and the same facet counts, interleaved in one run.
 
+use auditlog_store::EventStore;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -9,6 +9,7 @@
 //!   verification at tree sizes 10^3, 10^6 and 10^7;
 //! - storage per event of the log's tables.
 
+use auditlog_store::TreeStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,8 @@ use auditlog_core::{AuditLog, Config, EventInput, Identity, Timestamp};
 use auditlog_merkle::{CompactRange, NoteSigner, verify_consistency, verify_inclusion};
 use auditlog_store::service::LineOutcome;
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
-use auditlog_store::transparency::{Sequencer, consistency_proof, inclusion_proof};
 use auditlog_store::{AuditLogService, Store};
+use auditlog_transparency::{Sequencer, consistency_proof, inclusion_proof};
 use rusqlite::params;
 
 use crate::stats::{median, ms, percentile};
@@ -117,11 +118,13 @@ async fn ingest_on_off(args: &Args) -> anyhow::Result<()> {
         drop(service);
 
         // On, with the sequencer running alongside as in `serve`.
-        let store = Arc::new(SqliteStore::open(dir.path().join("on.db"), SqliteOptions::default())?);
+        let commits = Arc::new(tokio::sync::Notify::new());
+        let opts = SqliteOptions { commits: Some(commits.clone()), ..SqliteOptions::default() };
+        let store = Arc::new(SqliteStore::open(dir.path().join("on.db"), opts)?);
         let dyn_store: Arc<dyn Store> = store.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let sequencer = Sequencer::new(dyn_store.clone(), signer());
-        let task = tokio::spawn(sequencer.run(dyn_store.commits(), Duration::from_millis(200), async {
+        let task = tokio::spawn(sequencer.run(commits, Duration::from_millis(200), async {
             let _ = stopped.await;
         }));
         let service = AuditLogService::new(audit(), dyn_store.clone());
@@ -233,7 +236,7 @@ async fn proofs(args: &Args) -> anyhow::Result<()> {
     );
     for &size in &args.sizes {
         let store = synthetic_tree(&args.data.join(format!("tree-{size}.db")), size)?;
-        let root = auditlog_store::transparency::root_at(&store, size).await?;
+        let root = auditlog_transparency::root_at(&store, size).await?;
         let (mut gen_i, mut ver_i, mut gen_c, mut ver_c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for k in 0..args.proofs {
             let index = (k as u64 * 7_919_317) % size;

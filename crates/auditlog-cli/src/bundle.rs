@@ -32,7 +32,7 @@ use anyhow::Context;
 use auditlog_core::{Event, Timestamp};
 use auditlog_merkle::{Checkpoint, CompactRange, Hash, NoteVerifier};
 use auditlog_store::Store;
-use auditlog_store::transparency::{StoredCheckpoint, leaf_hash_of};
+use auditlog_transparency::{StoredCheckpoint, leaf_hash_of};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};

@@ -64,12 +64,24 @@ impl Loaded {
     /// first use; PostgreSQL opens no connection yet and is migrated only by
     /// `auditlog migrate` and `serve` (see [`crate::jobs::prepare`]).
     pub fn open_database(&self) -> anyhow::Result<Database> {
+        self.open_database_waking(None)
+    }
+
+    /// [`Loaded::open_database`], with `commits` notified after each commit
+    /// of the store's own inserts (what the sequencer of `serve` waits on).
+    pub fn open_database_waking(&self, commits: Option<Arc<tokio::sync::Notify>>) -> anyhow::Result<Database> {
         let url = &self.config.database_url;
         if is_postgres_url(url) {
-            return Ok(Database::Postgres(Arc::new(PgStore::connect(url, PgOptions::default())?)));
+            return Ok(Database::Postgres(Arc::new(PgStore::connect(
+                url,
+                PgOptions { commits, ..Default::default() },
+            )?)));
         }
         match auditlog_store::sqlite::path_from_url(url) {
-            Some(path) => Ok(Database::Sqlite(Arc::new(SqliteStore::open(path, self.sqlite_options())?))),
+            Some(path) => {
+                let opts = SqliteOptions { commits, ..self.sqlite_options() };
+                Ok(Database::Sqlite(Arc::new(SqliteStore::open(path, opts)?)))
+            }
             None => Err(UsageError(format!("database_url {url:?}: use sqlite://PATH or postgres://...")).into()),
         }
     }

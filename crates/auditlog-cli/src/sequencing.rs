@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use auditlog_merkle::NoteSigner;
 use auditlog_store::Store;
-use auditlog_store::transparency::{Round, Sequencer};
+use auditlog_transparency::{Round, Sequencer};
 
 use crate::config::Loaded;
 use crate::keys;
@@ -29,10 +29,11 @@ impl Running {
     }
 }
 
-/// Starts the sequencer.
-pub fn start(signer: Arc<NoteSigner>, store: Arc<dyn Store>) -> Running {
+/// Starts the sequencer, woken by `commits` (which the store was opened
+/// with) and every [`TICK`].
+pub fn start(signer: Arc<NoteSigner>, store: Arc<dyn Store>, commits: Arc<tokio::sync::Notify>) -> Running {
     tracing::info!(origin = %signer.name(), "transparency log sequencer started");
-    let wake = store.commits();
+    let wake = commits;
     let sequencer = Sequencer::new(store, signer);
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(sequencer.run(wake, TICK, async {

@@ -2,8 +2,9 @@
 
 use auditlog_core::{Config, Identity};
 use auditlog_demo::{Context, DemoOptions, Records, demo_audit_log, demo_users, generate};
+use auditlog_store::EventStore;
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
-use auditlog_store::{AuditLogService, SearchParams, Store};
+use auditlog_store::{AuditLogService, SearchParams};
 use std::sync::Arc;
 
 fn enabled() -> Config {

@@ -6,7 +6,7 @@
 
 use auditlog_core::{FieldError, ValidationError};
 use auditlog_store::search::SearchError;
-use auditlog_store::transparency::ProofError;
+use auditlog_store::service::ProofError;
 use auditlog_store::{QueryError, ServiceError, StoreError};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Method, StatusCode};

@@ -106,11 +106,11 @@ impl LogIntegrity {
         let Some(event) = self.store.get(id).await.map_err(failed)? else {
             return Ok(EventIntegrity::Failed { reason: "the event is gone from the database".into() });
         };
-        let hash = auditlog_store::transparency::leaf_hash_of(&event);
+        let hash = auditlog_transparency::leaf_hash_of(&event);
         if hash != leaf.hash {
             return Ok(EventIntegrity::Failed { reason: "the event changed after it was logged".into() });
         }
-        let proof = auditlog_store::transparency::inclusion_proof(self.store.as_ref(), id, Some(size))
+        let proof = auditlog_transparency::inclusion_proof(self.store.as_ref(), id, Some(size))
             .await
             .map_err(|e| IntegrityError { message: e.to_string() })?;
         Ok(match auditlog_merkle::verify_inclusion(&hash, leaf.index, size, &proof.proof, root) {

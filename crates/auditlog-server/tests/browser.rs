@@ -155,7 +155,7 @@ impl Server {
         let signer =
             Arc::new(auditlog_merkle::NoteSigner::from_seed("browser.test/audit-logs", &[5; 32]).expect("key"));
         let log: Arc<dyn auditlog_store::Store> = store.clone();
-        auditlog_store::transparency::Sequencer::new(log.clone(), signer.clone()).round(true).await.expect("integrate");
+        auditlog_transparency::Sequencer::new(log.clone(), signer.clone()).round(true).await.expect("integrate");
         let integrity = Arc::new(auditlog_server::LogIntegrity::new(log, signer.verifier()));
         let state = AppState::new(Arc::new(config), service).with_integrity(integrity);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -4,12 +4,13 @@
 
 mod common;
 
+use auditlog_store::TreeStore;
 use std::sync::Arc;
 
 use auditlog_merkle::{NoteSigner, verify_consistency, verify_inclusion};
 use auditlog_server::{EventIntegrity, IntegrityView, LogIntegrity};
 use auditlog_store::Store;
-use auditlog_store::transparency::Sequencer;
+use auditlog_transparency::Sequencer;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;

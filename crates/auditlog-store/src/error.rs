@@ -67,6 +67,12 @@ pub enum StoreError {
     Internal(String),
 }
 
+impl From<auditlog_transparency::TreeError> for StoreError {
+    fn from(e: auditlog_transparency::TreeError) -> Self {
+        StoreError::Internal(e.to_string())
+    }
+}
+
 impl StoreError {
     pub fn internal(e: impl std::fmt::Display) -> Self {
         StoreError::Internal(e.to_string())

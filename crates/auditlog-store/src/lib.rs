@@ -9,6 +9,7 @@
 //! Architecture invariant: stores never see query text or HTTP; they receive
 //! validated events and search plans.
 
+mod backend;
 pub mod error;
 pub mod export;
 pub mod lower;
@@ -19,10 +20,9 @@ pub mod service;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
-pub mod transparency;
 
 pub use error::{QueryError, QueryErrorKind, StoreError};
 pub use retention::{RetentionMode, RetentionPolicy, RetentionReport};
 pub use search::{SearchParams, SearchPlan, SearchResult, Sort};
 pub use service::{AuditLogService, Created, ServiceError};
-pub use store::Store;
+pub use store::{EventStore, RetentionStore, Store, TreeStore};

@@ -15,7 +15,10 @@ use crate::error::StoreError;
 use crate::export::ExportPager;
 use crate::search::{SearchError, SearchParams, SearchPlan, SearchResult};
 use crate::store::Store;
-use crate::transparency::{self, ConsistencyProof, InclusionProof, ProofError, StoredCheckpoint};
+use auditlog_transparency::{self as transparency, ConsistencyProof, InclusionProof, StoredCheckpoint};
+
+/// Why a proof cannot be given, with the store's error.
+pub type ProofError = transparency::ProofError<StoreError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -182,7 +185,9 @@ impl AuditLogService {
             };
             outcomes.push(outcome);
         }
-        self.store.insert(events).await?;
+        if !events.is_empty() {
+            self.store.insert(events).await?;
+        }
         Ok(outcomes)
     }
 
@@ -229,7 +234,9 @@ impl AuditLogService {
                 },
             })
             .collect();
-        self.store.insert(events).await?;
+        if !events.is_empty() {
+            self.store.insert(events).await?;
+        }
         Ok(outcomes)
     }
 
@@ -265,7 +272,13 @@ impl AuditLogService {
         tree_size: Option<u64>,
     ) -> Result<InclusionProof, ServiceError> {
         require(identity, Permission::Verify)?;
-        Ok(transparency::inclusion_proof(self.store.as_ref(), id, tree_size).await?)
+        match transparency::inclusion_proof(self.store.as_ref(), id, tree_size).await {
+            // The log knows leaves only; the events say whether the id exists.
+            Err(ProofError::NotIntegrated(id)) if self.store.get(id).await?.is_none() => {
+                Err(ProofError::UnknownEvent(id).into())
+            }
+            other => Ok(other?),
+        }
     }
 
     pub async fn consistency_proof(

@@ -2,7 +2,9 @@
 //! [`Dialect`] each store implements for the leaves. Values from a query
 //! string only ever become parameters, never SQL text.
 
-use crate::lower::{Col, Cond, KeywordOp, MetaOp, TextQuery, TextScope};
+use auditlog_query::ast::{Pattern, PatternPart};
+
+use crate::lower::{Col, Cond, KeywordOp, MetaOp, RangeBound, TextQuery, TextScope};
 
 /// A parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +97,49 @@ pub fn render(cond: &Cond, sql: &mut Sql, d: &dyn Dialect) {
     }
 }
 
+/// The keyword operators every dialect spells alike, on the column
+/// expression `c`: equality, `NOT NULL`, and the dialect's pattern operator
+/// (`like.0`, e.g. `" GLOB "`) with the pattern in its syntax (`like.1`),
+/// case-sensitive or on `lower(c)`; ranges are the dialect's own.
+pub fn keyword(
+    sql: &mut Sql,
+    c: &str,
+    op: &KeywordOp,
+    like: (&str, fn(&Pattern) -> String),
+    range: impl FnOnce(&mut Sql, &Option<RangeBound<String>>, &Option<RangeBound<String>>),
+) {
+    match op {
+        KeywordOp::Eq(v) => {
+            sql.push(c).push(" = ").text_param(v.clone());
+        }
+        KeywordOp::Like(p) => {
+            sql.push(c).push(like.0).text_param((like.1)(p));
+        }
+        KeywordOp::ILike(p) => {
+            sql.push("lower(").push(c).push(")").push(like.0).text_param((like.1)(p));
+        }
+        KeywordOp::Range { lo, hi } => range(sql, lo, hi),
+        KeywordOp::NotNull => {
+            sql.push(c).push(" IS NOT NULL");
+        }
+    }
+}
+
+/// A wildcard pattern in a backend's pattern syntax: `many` stands for `*`,
+/// `one` for `?`, and `literal` writes each literal character (escaping
+/// what the syntax would read as a wildcard).
+pub fn wildcard(p: &Pattern, many: char, one: char, literal: impl Fn(char, &mut String)) -> String {
+    let mut out = String::new();
+    for part in &p.0 {
+        match part {
+            PatternPart::AnyChars => out.push(many),
+            PatternPart::AnyChar => out.push(one),
+            PatternPart::Literal(s) => s.chars().for_each(|c| literal(c, &mut out)),
+        }
+    }
+    out
+}
+
 /// A metadata value flattened to one leaf: the dotted path and the value as
 /// text (and as a number when it is one). Arrays contribute each element
 /// under the array's path; nulls contribute nothing. This is the reference's
@@ -146,6 +191,19 @@ pub fn meta_eq_texts(v: &crate::lower::MetaValue) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn patterns_escape_literals_in_each_syntax() {
+        let p = |literal: &str| {
+            Pattern(vec![PatternPart::AnyChars, PatternPart::Literal(literal.into()), PatternPart::AnyChar])
+        };
+        type Syntax = fn(&Pattern) -> String;
+        let cases: [(Syntax, &str, &str); 2] =
+            [(crate::sqlite::glob, "@a[*]?", "*@a[[][*]][?]?"), (crate::postgres::like, "a%b_c\\", "%a\\%b\\_c\\\\_")];
+        for (syntax, literal, want) in cases {
+            assert_eq!(syntax(&p(literal)), want, "{literal}");
+        }
+    }
 
     #[test]
     fn flatten_is_flat_object() {

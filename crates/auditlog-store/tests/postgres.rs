@@ -7,12 +7,13 @@
 
 mod common;
 
+use auditlog_store::{EventStore, RetentionStore};
 use std::sync::Arc;
 
 use auditlog_core::{RetentionPeriod, Timestamp};
 use auditlog_store::postgres::{LATEST, PgDialect, PgOptions, PgStore, partition_name};
 use auditlog_store::search::SearchParams;
-use auditlog_store::{RetentionMode, RetentionPolicy, SearchPlan, Store, StoreError, sql};
+use auditlog_store::{RetentionMode, RetentionPolicy, SearchPlan, StoreError, sql};
 use common::{PgSchema, input, skip_postgres, system};
 
 /// A test body, run only when PostgreSQL tests are on.

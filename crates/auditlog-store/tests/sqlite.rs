@@ -2,6 +2,7 @@
 //! on first use and on reopen, clear errors for files it cannot use, and
 //! the retention lock file beside it.
 
+use auditlog_store::RetentionStore;
 use std::time::Duration;
 
 use auditlog_store::StoreError;
@@ -128,7 +129,7 @@ fn a_database_locked_by_another_process_is_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_retention_lock_file_admits_one_run_per_database() {
     use auditlog_core::{RetentionPeriod, Timestamp};
-    use auditlog_store::{RetentionMode, RetentionPolicy, Store};
+    use auditlog_store::{RetentionMode, RetentionPolicy};
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.db");

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use auditlog_core::Timestamp;
 use auditlog_merkle::{NoteSigner, NoteVerifier, verify_consistency, verify_inclusion};
-use auditlog_store::transparency::{
-    Finding, Integration, ProofError, Sequencer, consistency_proof, inclusion_proof, verify_database,
+use auditlog_store::service::ProofError;
+use auditlog_store::{RetentionMode, RetentionPolicy, SearchParams, ServiceError, Store};
+use auditlog_transparency::{
+    Finding, InclusionProof, Integration, Sequencer, consistency_proof, inclusion_proof, verify_database,
 };
-use auditlog_store::{RetentionMode, RetentionPolicy, SearchParams, Store};
 use common::{Backend, TestStore, admin, input, system};
 
 fn signer() -> Arc<NoteSigner> {
@@ -73,7 +74,7 @@ async fn integrates_signs_and_proves(b: Backend) {
         assert_eq!((p.leaf_index, p.tree_size), (i as u64, 7));
         assert_eq!(p.checkpoint.as_deref(), Some(cp7.note.as_str()));
         let event = t.store.get(*id).await.unwrap().unwrap();
-        assert_eq!(p.leaf_hash, auditlog_store::transparency::leaf_hash_of(&event));
+        assert_eq!(p.leaf_hash, auditlog_transparency::leaf_hash_of(&event));
         verify_inclusion(&p.leaf_hash, p.leaf_index, 7, &p.proof, &signed.root).unwrap();
     }
 
@@ -102,28 +103,31 @@ async fn integrates_signs_and_proves(b: Backend) {
     assert_eq!((report.leaves, report.checkpoint.map(|c| c.0)), (20, Some(20)));
 }
 
+/// An inclusion proof through the service, which tells unknown events from
+/// events not yet in the log.
+async fn inclusion(t: &TestStore, id: uuid::Uuid, size: Option<u64>) -> Result<InclusionProof, ProofError> {
+    t.service.inclusion_proof(&admin(), id, size).await.map_err(|e| match e {
+        ServiceError::Proof(p) => p,
+        other => panic!("not a proof error: {other}"),
+    })
+}
+
 async fn proof_errors_say_what_is_wrong(b: Backend) {
     let t = b.open().await;
     let ids = add(&t, 0..3).await;
     let store = t.store.as_ref();
-    assert!(matches!(inclusion_proof(store, ids[0], None).await, Err(ProofError::NotIntegrated(id)) if id == ids[0]));
+    assert!(matches!(inclusion(&t, ids[0], None).await, Err(ProofError::NotIntegrated(id)) if id == ids[0]));
     let unknown = uuid::Uuid::now_v7();
-    assert!(matches!(inclusion_proof(store, unknown, Some(1)).await, Err(ProofError::UnknownEvent(_))));
+    assert!(matches!(inclusion(&t, unknown, Some(1)).await, Err(ProofError::UnknownEvent(_))));
     Sequencer::new(t.store.clone(), signer()).round(true).await.unwrap();
     let late = add(&t, 3..4).await;
     t.store.integrate(100).await.unwrap();
-    assert!(matches!(
-        inclusion_proof(store, ids[0], Some(9)).await,
-        Err(ProofError::BeyondTree { requested: 9, size: 4 })
-    ));
-    assert!(matches!(
-        inclusion_proof(store, late[0], None).await,
-        Err(ProofError::NotInTree { index: 3, size: 3, .. })
-    ));
+    assert!(matches!(inclusion(&t, ids[0], Some(9)).await, Err(ProofError::BeyondTree { requested: 9, size: 4 })));
+    assert!(matches!(inclusion(&t, late[0], None).await, Err(ProofError::NotInTree { index: 3, size: 3, .. })));
     assert!(matches!(consistency_proof(store, 3, Some(2)).await, Err(ProofError::Sizes(_))));
     assert!(matches!(consistency_proof(store, 1, Some(5)).await, Err(ProofError::BeyondTree { .. })));
     // A size without its own checkpoint is still provable against its root.
-    let p = inclusion_proof(store, late[0], Some(4)).await.unwrap();
+    let p = inclusion(&t, late[0], Some(4)).await.unwrap();
     assert_eq!(p.checkpoint, None);
     verify_inclusion(&p.leaf_hash, 3, 4, &p.proof, &p.root).unwrap();
 }
@@ -210,7 +214,7 @@ async fn retention_keeps_leaves(b: Backend) {
     assert_eq!(t.store.get(old.id).await.unwrap(), None, "payload gone");
     let leaf = t.store.leaf_for_event(old.id).await.unwrap().expect("leaf kept");
     assert!(leaf.expired.is_some());
-    assert_eq!(leaf.hash, auditlog_store::transparency::leaf_hash_of(&old));
+    assert_eq!(leaf.hash, auditlog_transparency::leaf_hash_of(&old));
     Sequencer::new(t.store.clone(), signer()).round(true).await.unwrap();
     let cp = verifier().verify(&t.store.checkpoint(None).await.unwrap().unwrap().note).unwrap();
     let p = inclusion_proof(t.store.as_ref(), old.id, None).await.unwrap();
@@ -374,6 +378,25 @@ async fn events_queued_by_the_migration_are_hashed_from_their_rows(b: Backend) {
     assert!(report.is_ok(), "{:?}", report.findings);
 }
 
+/// Events waiting in the queue are pending, never rows the log does not
+/// know, even when queued by the migration (on SQLite without their event
+/// id): both backends find an event's place in the queue by its `seq`.
+async fn queued_events_are_pending_not_unexpected(b: Backend) {
+    let t = b.open().await;
+    let ids = add(&t, 0..4).await;
+    match b {
+        Backend::Sqlite => sql(&t, "UPDATE audit_pending SET event_id = NULL, created = NULL, leaf_hash = NULL").await,
+        Backend::Postgres => sql(&t, "UPDATE audit_pending SET leaf_hash = NULL").await,
+    }
+    let report = verify_database(t.store.as_ref(), &verifier(), None).await.unwrap();
+    assert_eq!((report.pending, report.findings.clone()), (4, vec![]), "{:?}", report.findings);
+    // A row gone from the queue (and never integrated) is reported.
+    sql(&t, &format!("DELETE FROM audit_pending WHERE seq = (SELECT seq FROM audit_events WHERE id = '{}')", ids[2]))
+        .await;
+    let report = verify_database(t.store.as_ref(), &verifier(), None).await.unwrap();
+    assert_eq!(report.findings, vec![Finding::UnexpectedRow { event_id: ids[2] }]);
+}
+
 /// Searching is unaffected by the log (its tables are not the events').
 async fn search_ignores_log_tables(b: Backend) {
     let t = b.open().await;
@@ -397,5 +420,6 @@ store_tests!(
     tamper_truncate_newest_rows,
     leaf_hashes_survive_the_round_trip,
     events_queued_by_the_migration_are_hashed_from_their_rows,
+    queued_events_are_pending_not_unexpected,
     search_ignores_log_tables,
 );

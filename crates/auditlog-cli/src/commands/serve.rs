@@ -70,7 +70,9 @@ pub async fn run(explicit_config: Option<&Path>, loaded: Loaded, args: Args) -> 
     };
     init_logging(loaded.config.log_format);
     // Database and background jobs (migrations, partitions, retention): jobs.rs.
-    let database = loaded.open_database()?;
+    // The sequencer wakes on each commit of the server's own inserts.
+    let commits = Arc::new(tokio::sync::Notify::new());
+    let database = loaded.open_database_waking(Some(commits.clone()))?;
     jobs::prepare(&database, &loaded.config).await?;
     let store = database.store();
     if args.demo {
@@ -98,7 +100,7 @@ pub async fn run(explicit_config: Option<&Path>, loaded: Loaded, args: Args) -> 
     println!("listening on http://{addr}");
     tracing::info!(%addr, store = %database.location(), "auditlog serving");
     let background = jobs::Jobs::start(&database, &loaded.config);
-    let sequencer = crate::sequencing::start(signer, store);
+    let sequencer = crate::sequencing::start(signer, store, commits);
     auditlog_server::serve(listener, state, auditlog_server::shutdown_signal()).await?;
     background.stop().await;
     sequencer.stop().await;

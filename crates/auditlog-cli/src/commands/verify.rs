@@ -30,7 +30,7 @@ use anyhow::Context;
 use auditlog_core::{Event, Timestamp};
 use auditlog_merkle::{Checkpoint, Hash, NoteVerifier, verify_consistency, verify_inclusion};
 use auditlog_store::RetentionPolicy;
-use auditlog_store::transparency::verify_database;
+use auditlog_transparency::verify_database;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};

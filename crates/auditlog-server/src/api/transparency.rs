@@ -2,7 +2,7 @@
 //! inclusion proof for one event, a consistency proof between two tree
 //! sizes. Hashes are base64 (as in checkpoints). All need the verify right.
 
-use auditlog_store::transparency::Hash;
+use auditlog_merkle::Hash;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;

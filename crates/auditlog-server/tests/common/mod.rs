@@ -15,7 +15,10 @@ use auditlog_core::{AuditLog, Config, Event, Role, Timestamp, User};
 use auditlog_server::{AppState, hash_token, router};
 use auditlog_store::search::{SearchPlan, StoreHits};
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
-use auditlog_store::{AuditLogService, RetentionMode, RetentionPolicy, RetentionReport, Store, StoreError};
+use auditlog_store::{
+    AuditLogService, EventStore, RetentionMode, RetentionPolicy, RetentionReport, RetentionStore, Store, StoreError,
+    TreeStore,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
@@ -211,7 +214,7 @@ pub fn labels(json: &Value) -> Vec<String> {
 pub struct BrokenStore(pub fn() -> StoreError);
 
 #[async_trait]
-impl Store for BrokenStore {
+impl EventStore for BrokenStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -236,6 +239,10 @@ impl Store for BrokenStore {
     async fn health(&self) -> Result<(), StoreError> {
         Err((self.0)())
     }
+}
+
+#[async_trait]
+impl RetentionStore for BrokenStore {
     async fn run_retention(
         &self,
         _: &RetentionPolicy,
@@ -244,7 +251,13 @@ impl Store for BrokenStore {
     ) -> Result<RetentionReport, StoreError> {
         Err((self.0)())
     }
-    async fn integrate(&self, _: usize) -> Result<auditlog_store::transparency::Integration, StoreError> {
+}
+
+#[async_trait]
+impl TreeStore for BrokenStore {
+    type Error = StoreError;
+
+    async fn integrate(&self, _: usize) -> Result<auditlog_transparency::Integration, StoreError> {
         Err((self.0)())
     }
     async fn tree_size(&self) -> Result<u64, StoreError> {
@@ -253,17 +266,17 @@ impl Store for BrokenStore {
     async fn tree_nodes(
         &self,
         _: Vec<auditlog_merkle::NodeId>,
-    ) -> Result<Vec<Option<auditlog_store::transparency::Hash>>, StoreError> {
+    ) -> Result<Vec<Option<auditlog_transparency::Hash>>, StoreError> {
         Err((self.0)())
     }
-    async fn leaf_for_event(&self, _: Uuid) -> Result<Option<auditlog_store::transparency::Leaf>, StoreError> {
+    async fn leaf_for_event(&self, _: Uuid) -> Result<Option<auditlog_transparency::Leaf>, StoreError> {
         Err((self.0)())
     }
     async fn leaves_with_events(
         &self,
         _: u64,
         _: usize,
-    ) -> Result<Vec<(auditlog_store::transparency::Leaf, Option<Event>)>, StoreError> {
+    ) -> Result<Vec<(auditlog_transparency::Leaf, Option<Event>)>, StoreError> {
         Err((self.0)())
     }
     async fn unlogged_events(&self, _: usize) -> Result<Vec<Uuid>, StoreError> {
@@ -272,17 +285,11 @@ impl Store for BrokenStore {
     async fn pending_count(&self) -> Result<u64, StoreError> {
         Err((self.0)())
     }
-    async fn save_checkpoint(&self, _: &auditlog_store::transparency::StoredCheckpoint) -> Result<(), StoreError> {
+    async fn save_checkpoint(&self, _: &auditlog_transparency::StoredCheckpoint) -> Result<(), StoreError> {
         Err((self.0)())
     }
-    async fn checkpoint(
-        &self,
-        _: Option<u64>,
-    ) -> Result<Option<auditlog_store::transparency::StoredCheckpoint>, StoreError> {
+    async fn checkpoint(&self, _: Option<u64>) -> Result<Option<auditlog_transparency::StoredCheckpoint>, StoreError> {
         Err((self.0)())
-    }
-    fn commits(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        std::sync::Arc::new(tokio::sync::Notify::new())
     }
 }
 

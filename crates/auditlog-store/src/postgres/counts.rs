@@ -53,18 +53,14 @@ pub(super) async fn add<'a>(
 }
 
 /// Events per (resource type, action), keys with none left out.
-pub(super) async fn cells(c: &(impl GenericClient + Sync)) -> Result<Vec<FacetCell>, StoreError> {
-    let rows = c
-        .query_typed(
-            "SELECT resource_type, action, sum(n)::bigint FROM audit_counts GROUP BY 1, 2 HAVING sum(n) > 0",
-            &[],
-        )
-        .await
-        .map_err(map_pg)?;
-    Ok(rows
-        .iter()
-        .map(|r| FacetCell { resource_type: r.get(0), action: r.get(1), count: r.get::<_, i64>(2) as u64 })
-        .collect())
+pub(super) const CELLS: &str =
+    "SELECT resource_type, action, sum(n)::bigint FROM audit_counts GROUP BY 1, 2 HAVING sum(n) > 0";
+
+/// A `resource_type, action, count` row.
+pub(super) fn cell(r: &tokio_postgres::Row) -> Result<FacetCell, StoreError> {
+    let bad = |e: tokio_postgres::Error| StoreError::internal(format!("unreadable facet count: {e}"));
+    let count: i64 = r.try_get(2).map_err(bad)?;
+    Ok(FacetCell { resource_type: r.try_get(0).map_err(bad)?, action: r.try_get(1).map_err(bad)?, count: count as u64 })
 }
 
 /// Actions with at least one event.

@@ -17,10 +17,11 @@
 use std::collections::BTreeMap;
 
 use auditlog_core::{Event, Timestamp};
-use auditlog_query::ast::{Pattern, PatternPart};
+use auditlog_query::ast::Pattern;
 
-use crate::lower::{self, Col, KeywordOp, MetaOp, MetaValue, RangeBound, TextQuery, TextScope};
-use crate::sql::{Dialect, Param, Sql, meta_eq_texts};
+use crate::backend::search::SearchDialect;
+use crate::lower::{self, Col, Cond, KeywordOp, MetaOp, MetaValue, RangeBound, TextQuery, TextScope};
+use crate::sql::{self, Dialect, Param, Sql, meta_eq_texts};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PgDialect;
@@ -71,16 +72,7 @@ pub fn index_tokens(text: &str) -> Vec<String> {
 
 /// The `fts` column of an event, as tsvector input text.
 pub fn tsvector(e: &Event) -> String {
-    let id = e.id.hyphenated().to_string();
-    let keys = [
-        id.as_str(),
-        &e.action,
-        &e.resource.kind,
-        &e.resource.id,
-        &e.user.id,
-        e.user.username.as_deref().unwrap_or(""),
-    ]
-    .join(" ");
+    let keys = crate::backend::text_keys(e, &e.id.hyphenated().to_string());
     let meta = crate::sql::flatten_metadata(&e.metadata).into_iter().map(|l| l.value).collect::<Vec<_>>().join(" ");
     let mut lexemes: BTreeMap<String, Vec<(u32, char)>> = BTreeMap::new();
     let mut pos = 0u32;
@@ -154,22 +146,12 @@ pub fn tsquery_any(parts: &[(TextScope, TextQuery)]) -> Option<String> {
 
 /// A wildcard pattern as a `LIKE` pattern (escape character `\`).
 pub fn like(p: &Pattern) -> String {
-    let mut out = String::new();
-    for part in &p.0 {
-        match part {
-            PatternPart::AnyChars => out.push('%'),
-            PatternPart::AnyChar => out.push('_'),
-            PatternPart::Literal(s) => {
-                for c in s.chars() {
-                    if matches!(c, '%' | '_' | '\\') {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-            }
+    sql::wildcard(p, '%', '_', |c, out| {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
         }
-    }
-    out
+        out.push(c);
+    })
 }
 
 /// `$."a"."b"`: the lax jsonpath of a dotted metadata path. Lax mode looks
@@ -292,19 +274,9 @@ impl Dialect for PgDialect {
                     }
                 }
             }
-            KeywordOp::Eq(v) => {
-                sql.push(&c).push(" = ").text_param(v.clone());
-            }
-            KeywordOp::Like(p) => {
-                sql.push(&c).push(" LIKE ").text_param(like(p));
-            }
-            KeywordOp::ILike(p) => {
-                sql.push("lower(").push(&c).push(") LIKE ").text_param(like(p));
-            }
-            KeywordOp::Range { lo, hi } => range(sql, &format!("{c} COLLATE \"C\""), lo, hi, Param::Text, ""),
-            KeywordOp::NotNull => {
-                sql.push(&c).push(" IS NOT NULL");
-            }
+            other => sql::keyword(sql, &c, other, (" LIKE ", like), |sql, lo, hi| {
+                range(sql, &format!("{c} COLLATE \"C\""), lo, hi, Param::Text, "")
+            }),
         }
     }
 
@@ -367,6 +339,32 @@ impl Dialect for PgDialect {
     }
 }
 
+impl SearchDialect for PgDialect {
+    fn sql(&self) -> Sql {
+        Sql::dollar()
+    }
+
+    fn rank_query(&self, scoring: &[(TextScope, TextQuery)]) -> Option<String> {
+        tsquery_any(scoring)
+    }
+
+    fn rank_order(&self, q: &mut Sql, rank: String) {
+        q.push(" ORDER BY ts_rank(e.fts, ").text_param(rank).push("::tsquery) DESC, e.created DESC, e.seq DESC");
+    }
+
+    /// The counters are delta rows ([`super::counts`]): summed per key. With
+    /// no condition at all, the statement of [`super::counts`]' own reads.
+    fn counter_cells(&self, q: &mut Sql, base: &Cond) {
+        if *base == Cond::True {
+            q.push(super::counts::CELLS);
+        } else {
+            q.push("SELECT e.resource_type, e.action, sum(e.n)::bigint FROM audit_counts e WHERE ");
+            sql::render(base, q, self);
+            q.push(" GROUP BY 1, 2 HAVING sum(e.n) > 0");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,12 +389,6 @@ mod tests {
         assert_eq!(meta_eq_path("r", &v), r#"$."r" ? (@ == "9.0" || @ == "9" || @ == 9)"#);
         let v = MetaValue { text: "it's \"x\"".into(), number: None, boolean: None };
         assert_eq!(meta_eq_path("n", &v), r#"$."n" ? (@ == "it's \"x\"")"#);
-    }
-
-    #[test]
-    fn like_escapes_literals() {
-        let p = Pattern(vec![PatternPart::AnyChars, PatternPart::Literal("a%b_c\\".into()), PatternPart::AnyChar]);
-        assert_eq!(like(&p), "%a\\%b\\_c\\\\_");
     }
 
     #[test]

@@ -29,17 +29,19 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{GenericClient, NoTls, Row};
 use uuid::Uuid;
 
-pub use dialect::{PgDialect, fold, index_tokens};
+pub use dialect::{PgDialect, fold, index_tokens, like};
 pub use partitions::{MONTHS_AHEAD, Partition, PartitionReport, partition_name};
 pub use retention::RetentionLock;
 pub use schema::LATEST;
 pub use uow::{UnitOfWork, UowError};
 
+use crate::backend::EVENT_COLUMNS;
+use crate::backend::search::SearchSql;
 use crate::error::StoreError;
 use crate::retention::{RetentionMode, RetentionPolicy, RetentionReport};
-use crate::search::{SearchPlan, Sort, StoreHits};
-use crate::sql::{self, Param, Sql};
-use crate::store::Store;
+use crate::search::{SearchPlan, StoreHits};
+use crate::sql::{Param, Sql};
+use crate::store::{EventStore, RetentionStore, TreeStore};
 
 /// Connection settings. The defaults fail fast: two seconds to get a
 /// connection, thirty for a statement.
@@ -55,6 +57,9 @@ pub struct PgOptions {
     /// server's (or the URL's `options=-c statement_timeout=...`) in force.
     /// Migrations and partition maintenance lift it for their DDL.
     pub statement_timeout: Option<Duration>,
+    /// Notified after each commit of the store's own inserts: the caller's
+    /// wake-up for whoever waits for new events (the sequencer).
+    pub commits: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl Default for PgOptions {
@@ -64,6 +69,7 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(2),
             wait_timeout: Duration::from_secs(2),
             statement_timeout: Some(Duration::from_secs(30)),
+            commits: None,
         }
     }
 }
@@ -90,7 +96,7 @@ pub(crate) enum LockClass {
 pub struct PgStore {
     pool: Pool,
     location: String,
-    commits: std::sync::Arc<tokio::sync::Notify>,
+    commits: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -137,7 +143,7 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Open { location: location.clone(), message: e.to_string() })?;
-        Ok(PgStore { pool, location, commits: Default::default() })
+        Ok(PgStore { pool, location, commits: opts.commits })
     }
 
     /// `postgres://host:port/dbname`, without credentials.
@@ -244,7 +250,7 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
         .map_err(StoreError::internal)?;
     let message: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
     let fts: Vec<String> = events.iter().map(dialect::tsvector).collect();
-    let leaves: Vec<crate::transparency::Hash> = events.iter().map(crate::transparency::leaf_hash_of).collect();
+    let leaves: Vec<auditlog_transparency::Hash> = events.iter().map(auditlog_transparency::leaf_hash_of).collect();
     let leaf_hashes: Vec<&[u8]> = leaves.iter().map(|h| &h[..]).collect();
     let r = c
         .execute_typed(
@@ -298,8 +304,6 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
     counts::add(c, deltas.into_iter().map(|((r, a), n)| (r, a, n))).await
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
-
 fn row_to_event(r: &Row) -> Result<Event, StoreError> {
     row_to_event_at(r, 0)
 }
@@ -328,6 +332,11 @@ pub(crate) fn row_to_event_at(r: &Row, at: usize) -> Result<Event, StoreError> {
     })
 }
 
+/// Column `i` of a row, or why it cannot be read (never a panic).
+pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, StoreError> {
+    r.try_get(i).map_err(|e| StoreError::internal(format!("unreadable column {i}: {e}")))
+}
+
 /// The parameters of built SQL with their types.
 fn typed(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
     params
@@ -348,52 +357,11 @@ async fn query(c: &(impl GenericClient + Sync), q: &Sql) -> Result<Vec<Row>, Sto
 
 /// Runs a search plan on one connection.
 pub async fn search_on(c: &(impl GenericClient + Sync), plan: &SearchPlan) -> Result<StoreHits, StoreError> {
-    let d = PgDialect;
-    let mut q = Sql::dollar();
-    q.push("SELECT ").push(EVENT_COLUMNS).push(" FROM audit_events e WHERE ");
-    sql::render(&plan.hits_cond(), &mut q, &d);
-    let rank = if plan.sort == Sort::BestMatch { dialect::tsquery_any(&plan.scoring) } else { None };
-    match (rank, plan.sort) {
-        (Some(tsq), _) => {
-            q.push(" ORDER BY ts_rank(e.fts, ").text_param(tsq).push("::tsquery) DESC, e.created DESC, e.seq DESC");
-        }
-        (None, Sort::Oldest) => {
-            q.push(" ORDER BY e.created ASC, e.seq ASC");
-        }
-        (None, _) => {
-            q.push(" ORDER BY e.created DESC, e.seq DESC");
-        }
-    }
-    q.push(" LIMIT ").param(Param::Int(plan.limit as i64)).push(" OFFSET ").param(Param::Int(plan.offset as i64));
-    let hits = query(c, &q).await?.iter().map(row_to_event).collect::<Result<Vec<_>, _>>()?;
+    let q = SearchSql::new(&PgDialect, plan);
+    let hits = query(c, &q.hits).await?.iter().map(row_to_event).collect::<Result<Vec<_>, _>>()?;
     let mut out = StoreHits { hits, cells: Vec::new() };
-    if !plan.aggregate {
-        return Ok(out);
-    }
-    if plan.base == crate::lower::Cond::True {
-        out.cells = counts::cells(c).await?;
-    } else {
-        let mut a = Sql::dollar();
-        if plan.base.only_columns(&[crate::lower::Col::Action, crate::lower::Col::ResourceType]) {
-            // A condition on the counters' own columns is answered from
-            // them, however many events it matches.
-            a.push("SELECT e.resource_type, e.action, sum(e.n)::bigint FROM audit_counts e WHERE ");
-            sql::render(&plan.base, &mut a, &d);
-            a.push(" GROUP BY 1, 2 HAVING sum(e.n) > 0");
-        } else {
-            a.push("SELECT e.resource_type, e.action, count(*) FROM audit_events e WHERE ");
-            sql::render(&plan.base, &mut a, &d);
-            a.push(" GROUP BY 1, 2");
-        }
-        out.cells = query(c, &a)
-            .await?
-            .iter()
-            .map(|r| crate::search::FacetCell {
-                resource_type: r.get(0),
-                action: r.get(1),
-                count: r.get::<_, i64>(2) as u64,
-            })
-            .collect();
+    if let Some(a) = q.cells {
+        out.cells = query(c, &a).await?.iter().map(counts::cell).collect::<Result<_, _>>()?;
     }
     Ok(out)
 }
@@ -406,20 +374,19 @@ async fn compact_quietly(client: &mut tokio_postgres::Client) {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl EventStore for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
 
     async fn insert(&self, events: Vec<Event>) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_pg)?;
         insert_events(&*tx, &events).await?;
         tx.commit().await.map_err(map_pg)?;
-        self.commits.notify_one();
+        if let Some(wake) = &self.commits {
+            wake.notify_one();
+        }
         Ok(())
     }
 
@@ -466,7 +433,16 @@ impl Store for PgStore {
             )
             .await
             .map_err(map_pg)?;
-        Ok(rows.first().map(|r| User { id: r.get(0), username: r.get(1), email: r.get(2) }))
+        rows.first()
+            .map(|r| {
+                let bad = |e: tokio_postgres::Error| StoreError::internal(format!("unreadable stored user: {e}"));
+                Ok(User {
+                    id: r.try_get(0).map_err(bad)?,
+                    username: r.try_get(1).map_err(bad)?,
+                    email: r.try_get(2).map_err(bad)?,
+                })
+            })
+            .transpose()
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -481,7 +457,10 @@ impl Store for PgStore {
         client.simple_query("SELECT 1").await.map_err(map_pg)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl RetentionStore for PgStore {
     async fn run_retention(
         &self,
         policy: &RetentionPolicy,
@@ -490,8 +469,13 @@ impl Store for PgStore {
     ) -> Result<RetentionReport, StoreError> {
         retention::run(self, policy, now, mode).await
     }
+}
 
-    async fn integrate(&self, max: usize) -> Result<crate::transparency::Integration, StoreError> {
+#[async_trait]
+impl TreeStore for PgStore {
+    type Error = StoreError;
+
+    async fn integrate(&self, max: usize) -> Result<auditlog_transparency::Integration, StoreError> {
         tree::integrate(self, max).await
     }
 
@@ -502,11 +486,11 @@ impl Store for PgStore {
     async fn tree_nodes(
         &self,
         ids: Vec<auditlog_merkle::NodeId>,
-    ) -> Result<Vec<Option<crate::transparency::Hash>>, StoreError> {
+    ) -> Result<Vec<Option<auditlog_transparency::Hash>>, StoreError> {
         tree::nodes(&**self.client().await?, &ids).await
     }
 
-    async fn leaf_for_event(&self, id: Uuid) -> Result<Option<crate::transparency::Leaf>, StoreError> {
+    async fn leaf_for_event(&self, id: Uuid) -> Result<Option<auditlog_transparency::Leaf>, StoreError> {
         tree::leaf_for_event(&**self.client().await?, id).await
     }
 
@@ -514,7 +498,7 @@ impl Store for PgStore {
         &self,
         from: u64,
         limit: usize,
-    ) -> Result<Vec<(crate::transparency::Leaf, Option<Event>)>, StoreError> {
+    ) -> Result<Vec<(auditlog_transparency::Leaf, Option<Event>)>, StoreError> {
         tree::leaves_with_events(&**self.client().await?, from, limit).await
     }
 
@@ -526,15 +510,14 @@ impl Store for PgStore {
         tree::pending_count(&**self.client().await?).await
     }
 
-    async fn save_checkpoint(&self, checkpoint: &crate::transparency::StoredCheckpoint) -> Result<(), StoreError> {
+    async fn save_checkpoint(&self, checkpoint: &auditlog_transparency::StoredCheckpoint) -> Result<(), StoreError> {
         tree::save_checkpoint(&**self.client().await?, checkpoint).await
     }
 
-    async fn checkpoint(&self, size: Option<u64>) -> Result<Option<crate::transparency::StoredCheckpoint>, StoreError> {
+    async fn checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> Result<Option<auditlog_transparency::StoredCheckpoint>, StoreError> {
         tree::checkpoint(&**self.client().await?, size).await
-    }
-
-    fn commits(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        self.commits.clone()
     }
 }

@@ -7,9 +7,10 @@
 //! dropped whole; the remaining expired events are deleted in batches of
 //! `batch_size`, oldest first, each batch one transaction. Both paths count
 //! what they remove per action and take it off the facet counts in the same
-//! transaction. When expiry comes to keep Merkle leaf hashes, it changes
-//! [`expire_events`] (for rows) and [`drop_partition`] (for partitions), and
-//! nothing else: leaves will live outside the partitions.
+//! transaction. The events' Merkle leaves stay (they live outside the
+//! partitions), marked expired by [`expire_events`] (rows) and
+//! [`drop_partition`] (partitions). The run itself is the shared one of
+//! [`crate::backend::retention`].
 
 use auditlog_core::Timestamp;
 use tokio_postgres::error::SqlState;
@@ -18,10 +19,11 @@ use uuid::Uuid;
 
 use super::partitions::{self, Partition};
 use super::tree;
-use super::{LockClass, PgStore, counts, map_pg};
+use super::{LockClass, PgStore, counts, get, map_pg};
+use crate::backend::retention::{self as skeleton, RetentionBatches};
 use crate::error::StoreError;
 use crate::retention::{self, RetentionMode, RetentionPolicy, RetentionReport};
-use crate::transparency::Integration;
+use auditlog_transparency::Integration;
 
 /// Proof that this process runs retention on the schema. Release it with
 /// [`RetentionLock::release`]; merely dropping it closes its connection,
@@ -74,91 +76,82 @@ pub(super) async fn run(
     let Some(mut lock) = store.try_retention_lock().await? else {
         return Ok(RetentionReport::not_run(mode));
     };
-    if mode == RetentionMode::Delete {
-        integrate_pending(store).await?;
-    }
-    let report = run_locked(&mut lock.client, policy, now, mode).await;
+    let report = skeleton::run(&mut Batches { store, client: &mut lock.client }, policy, now, mode).await;
     if let Err(e) = lock.release().await {
         tracing::warn!(error = %e, "could not release the retention lock; closing its connection releases it");
     }
     report
 }
 
-/// Expiry keeps an event's leaf, so an event must be a leaf before it can
-/// expire: pending events are integrated first. When another server's
-/// sequencer is busy, the pending events simply wait for the next run.
-async fn integrate_pending(store: &PgStore) -> Result<(), StoreError> {
-    const BATCH: usize = 10_000;
-    loop {
-        match tree::integrate(store, BATCH).await? {
-            Integration::Integrated { added, .. } if added as usize == BATCH => {}
-            _ => return Ok(()),
-        }
-    }
+/// Retention's statements: integration through the pool (another server's
+/// busy sequencer makes the pending events wait for the next run), the rest
+/// on the lock's own connection.
+struct Batches<'a> {
+    store: &'a PgStore,
+    client: &'a mut tokio_postgres::Client,
 }
 
-async fn run_locked(
-    client: &mut tokio_postgres::Client,
-    policy: &RetentionPolicy,
-    now: Timestamp,
-    mode: RetentionMode,
-) -> Result<RetentionReport, StoreError> {
-    let mut report = RetentionReport::started(mode);
-    let this_month = Timestamp::from_datetime(retention::month_start(now));
-    for p in partitions::list(&*client).await? {
-        if p.to > this_month {
-            continue;
-        }
-        let actions = partitions::actions_in(&*client, &p).await?;
-        if !droppable(&actions, &p, policy, now) {
-            continue;
-        }
-        match mode {
-            // A dry run counts these rows with all the others below.
-            RetentionMode::DryRun => report.dropped_partitions.push(p.name.clone()),
-            RetentionMode::Delete => {
-                if let Some(cells) = drop_partition(client, &p, policy, now).await? {
-                    for (_, action, n) in cells {
-                        report.add(&action, n as u64);
+impl RetentionBatches for Batches<'_> {
+    async fn integrate(&mut self, max: usize) -> Result<Integration, StoreError> {
+        tree::integrate(self.store, max).await
+    }
+
+    /// Month partitions whose events have all expired go whole.
+    async fn before(
+        &mut self,
+        policy: &RetentionPolicy,
+        now: Timestamp,
+        report: &mut RetentionReport,
+    ) -> Result<(), StoreError> {
+        let this_month = Timestamp::from_datetime(retention::month_start(now));
+        for p in partitions::list(&*self.client).await? {
+            if p.to > this_month {
+                continue;
+            }
+            let actions = partitions::actions_in(&*self.client, &p).await?;
+            if !droppable(&actions, &p, policy, now) {
+                continue;
+            }
+            match report.mode {
+                // A dry run counts these rows with all the others.
+                RetentionMode::DryRun => report.dropped_partitions.push(p.name.clone()),
+                RetentionMode::Delete => {
+                    if let Some(cells) = drop_partition(self.client, &p, policy, now).await? {
+                        for (_, action, n) in cells {
+                            report.add(&action, n as u64);
+                        }
+                        tracing::info!(partition = %p.name, "dropped expired partition");
+                        report.dropped_partitions.push(p.name.clone());
                     }
-                    tracing::info!(partition = %p.name, "dropped expired partition");
-                    report.dropped_partitions.push(p.name.clone());
                 }
             }
         }
+        Ok(())
     }
-    let present = counts::actions(&*client).await?;
-    let batch = i64::from(policy.batch_size.max(1));
-    for (action, cutoff) in policy.expiring(present, now) {
-        let cutoff = cutoff.as_datetime();
-        match mode {
-            RetentionMode::DryRun => {
-                let n: i64 = client
-                    .query_typed_one(
-                        "SELECT count(*) FROM audit_events WHERE action = $1 AND created < $2",
-                        &[(&action, Type::TEXT), (&cutoff, Type::TIMESTAMPTZ)],
-                    )
-                    .await
-                    .map_err(map_pg)?
-                    .get(0);
-                report.add(&action, n as u64);
-            }
-            RetentionMode::Delete => loop {
-                let n = expire_batch(client, &action, cutoff, batch).await?;
-                if n > 0 {
-                    report.batches += 1;
-                    report.add(&action, n as u64);
-                }
-                if n < batch {
-                    break;
-                }
-            },
-        }
+
+    async fn actions(&mut self) -> Result<Vec<String>, StoreError> {
+        counts::actions(&*self.client).await
     }
-    if mode == RetentionMode::Delete {
-        counts::compact(client).await?;
+
+    async fn count_expired(&mut self, action: &str, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let row = self
+            .client
+            .query_typed_one(
+                "SELECT count(*) FROM audit_events WHERE action = $1 AND created < $2",
+                &[(&action, Type::TEXT), (&cutoff.as_datetime(), Type::TIMESTAMPTZ)],
+            )
+            .await
+            .map_err(map_pg)?;
+        Ok(get::<i64>(&row, 0)? as u64)
     }
-    Ok(report)
+
+    async fn expire_batch(&mut self, action: &str, cutoff: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        Ok(expire_batch(self.client, action, cutoff.as_datetime(), i64::from(limit)).await? as u64)
+    }
+
+    async fn after(&mut self) -> Result<(), StoreError> {
+        counts::compact(self.client).await
+    }
 }
 
 /// Whether every event of a partition has expired: the partition ends at or
@@ -254,8 +247,8 @@ async fn expire_batch(
         )
         .await
         .map_err(map_pg)?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
-    let created: Vec<chrono::DateTime<chrono::Utc>> = rows.iter().map(|r| r.get(1)).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|r| get(r, 0)).collect::<Result<_, _>>()?;
+    let created: Vec<chrono::DateTime<chrono::Utc>> = rows.iter().map(|r| get(r, 1)).collect::<Result<_, _>>()?;
     let n = expire_events(&tx, action, &ids, &created).await?;
     tx.commit().await.map_err(map_pg)?;
     Ok(n)
@@ -288,7 +281,8 @@ async fn expire_events(
         )
         .await
         .map_err(map_pg)?;
-    let gone: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let gone: Vec<(String, i64)> =
+        rows.iter().map(|r| Ok((get(r, 0)?, get(r, 1)?))).collect::<Result<_, StoreError>>()?;
     counts::add(tx, gone.iter().map(|(r, n)| (r.as_str(), action, -n))).await?;
     Ok(gone.iter().map(|(_, n)| n).sum())
 }

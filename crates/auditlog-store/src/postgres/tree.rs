@@ -6,22 +6,19 @@
 
 use auditlog_core::Timestamp;
 use auditlog_merkle::NodeId;
-use tokio_postgres::GenericClient;
 use tokio_postgres::types::Type;
+use tokio_postgres::{GenericClient, Transaction};
 use uuid::Uuid;
 
-use super::{EVENT_COLUMNS, LockClass, PgStore, map_pg, row_to_event_at};
+use super::{LockClass, PgStore, get, map_pg, row_to_event_at};
+use crate::backend::tree::{self as skeleton, TreeTx};
+use crate::backend::{EVENT_COLUMNS, LEAF_COLUMNS, UNLOGGED_EVENTS, hash_of};
 use crate::error::StoreError;
-use crate::transparency::{self, Hash, Integration, Leaf, StoredCheckpoint};
-
-fn hash_of(v: Vec<u8>) -> Result<Hash, StoreError> {
-    v.try_into().map_err(|v: Vec<u8>| StoreError::Internal(format!("a stored hash has {} bytes, not 32", v.len())))
-}
+use auditlog_transparency::{Appended, Hash, Integration, Leaf, PendingLeaf, StoredCheckpoint};
 
 pub(super) async fn size(c: &(impl GenericClient + Sync)) -> Result<u64, StoreError> {
-    let n: i64 =
-        c.query_one("SELECT coalesce(max(leaf_index) + 1, 0) FROM audit_leaves", &[]).await.map_err(map_pg)?.get(0);
-    Ok(n as u64)
+    let row = c.query_one("SELECT coalesce(max(leaf_index) + 1, 0) FROM audit_leaves", &[]).await.map_err(map_pg)?;
+    Ok(get::<i64>(&row, 0)? as u64)
 }
 
 pub(super) async fn nodes(c: &(impl GenericClient + Sync), ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
@@ -38,7 +35,7 @@ pub(super) async fn nodes(c: &(impl GenericClient + Sync), ids: &[NodeId]) -> Re
             .await
             .map_err(map_pg)?
         {
-            found.insert(NodeId::new(0, r.get::<_, i64>(0) as u64), hash_of(r.get(1))?);
+            found.insert(NodeId::new(0, get::<i64>(&r, 0)? as u64), hash_of(get(&r, 1)?)?);
         }
     }
     if !levels.is_empty() {
@@ -51,109 +48,124 @@ pub(super) async fn nodes(c: &(impl GenericClient + Sync), ids: &[NodeId]) -> Re
             .await
             .map_err(map_pg)?
         {
-            let level: i16 = r.get(0);
-            found.insert(NodeId::new(level as u8, r.get::<_, i64>(1) as u64), hash_of(r.get(2))?);
+            let level: i16 = get(&r, 0)?;
+            found.insert(NodeId::new(level as u8, get::<i64>(&r, 1)? as u64), hash_of(get(&r, 2)?)?);
         }
     }
     Ok(ids.iter().map(|id| found.get(id).copied()).collect())
 }
 
+/// One integration round, in a transaction holding the sequencer's
+/// transaction-level advisory lock (taken without waiting: `Busy` when
+/// another server holds it).
 pub(super) async fn integrate(store: &PgStore, max: usize) -> Result<Integration, StoreError> {
     let mut client = store.client().await?;
     let tx = client.transaction().await.map_err(map_pg)?;
-    let locked: bool = tx
+    let row = tx
         .query_one(
             "SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))",
             &[&(LockClass::Sequencer as i32)],
         )
         .await
-        .map_err(map_pg)?
-        .get(0);
-    if !locked {
+        .map_err(map_pg)?;
+    if !get::<bool>(&row, 0)? {
         return Ok(Integration::Busy);
     }
-    let size = size(&*tx).await?;
-    let mut range = transparency::range_from_nodes(size, nodes(&*tx, &auditlog_merkle::frontier(size)).await?)?;
-    let rows = tx
-        .query_typed(
-            "SELECT seq, id, created, leaf_hash FROM audit_pending ORDER BY seq LIMIT $1",
-            &[(&(max as i64), Type::INT8)],
-        )
-        .await
-        .map_err(map_pg)?;
-    let mut seqs = Vec::with_capacity(rows.len());
-    let mut pending = Vec::with_capacity(rows.len());
-    for r in &rows {
-        seqs.push(r.get::<_, i64>(0));
-        let id: Uuid = r.get(1);
-        let created: chrono::DateTime<chrono::Utc> = r.get(2);
-        let leaf = match r.get::<_, Option<Vec<u8>>>(3) {
-            Some(h) => transparency::PendingLeaf {
-                event_id: id,
-                created: Timestamp::from_datetime(created),
-                hash: hash_of(h)?,
-            },
-            // Queued by the migration: hash the event as stored. A row whose
-            // event is gone (deleted by hand) has nothing to log.
-            None => {
-                let event = tx
-                    .query_typed(
-                        &format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = $1 AND e.created = $2"),
-                        &[(&id, Type::UUID), (&created, Type::TIMESTAMPTZ)],
-                    )
-                    .await
-                    .map_err(map_pg)?;
-                match event.first() {
-                    Some(row) => transparency::PendingLeaf::from(&row_to_event_at(row, 0)?),
-                    None => continue,
-                }
-            }
-        };
-        pending.push(leaf);
-    }
-    let appended = transparency::append(&mut range, &pending, Timestamp::now())?;
-    if !appended.leaves.is_empty() {
-        let index: Vec<i64> = appended.leaves.iter().map(|l| l.index as i64).collect();
-        let ids: Vec<Uuid> = appended.leaves.iter().map(|l| l.event_id).collect();
-        let hashes: Vec<&[u8]> = appended.leaves.iter().map(|l| &l.hash[..]).collect();
-        let created: Vec<chrono::DateTime<chrono::Utc>> =
-            appended.leaves.iter().map(|l| l.created.as_datetime()).collect();
-        let integrated = appended.leaves[0].integrated.as_datetime();
-        tx.execute_typed(
-            "INSERT INTO audit_leaves (leaf_index, event_id, leaf_hash, created, integrated)
-             SELECT i, e, h, c, $5 FROM unnest($1, $2, $3, $4) AS u(i, e, h, c)",
-            &[
-                (&index, Type::INT8_ARRAY),
-                (&ids, Type::UUID_ARRAY),
-                (&hashes, Type::BYTEA_ARRAY),
-                (&created, Type::TIMESTAMPTZ_ARRAY),
-                (&integrated, Type::TIMESTAMPTZ),
-            ],
-        )
-        .await
-        .map_err(map_pg)?;
-    }
-    if !appended.nodes.is_empty() {
-        let levels: Vec<i16> = appended.nodes.iter().map(|(id, _)| i16::from(id.level)).collect();
-        let idxs: Vec<i64> = appended.nodes.iter().map(|(id, _)| id.index as i64).collect();
-        let hashes: Vec<&[u8]> = appended.nodes.iter().map(|(_, h)| &h[..]).collect();
-        tx.execute_typed(
-            "INSERT INTO audit_tree (level, idx, hash) SELECT * FROM unnest($1, $2, $3)",
-            &[(&levels, Type::INT2_ARRAY), (&idxs, Type::INT8_ARRAY), (&hashes, Type::BYTEA_ARRAY)],
-        )
-        .await
-        .map_err(map_pg)?;
-    }
-    if !seqs.is_empty() {
-        tx.execute_typed("DELETE FROM audit_pending WHERE seq = ANY($1)", &[(&seqs, Type::INT8_ARRAY)])
-            .await
-            .map_err(map_pg)?;
-    }
+    let done = skeleton::integrate(&mut Tree(&tx), max).await?;
     tx.commit().await.map_err(map_pg)?;
-    Ok(Integration::Integrated { size: range.size(), added: appended.leaves.len() as u64, root: range.root() })
+    Ok(done)
 }
 
-const LEAF_COLUMNS: &str = "l.leaf_index, l.event_id, l.leaf_hash, l.created, l.integrated, l.expired";
+/// The tree's tables inside the integration transaction.
+struct Tree<'a, 'c>(&'a Transaction<'c>);
+
+impl TreeTx for Tree<'_, '_> {
+    async fn size(&mut self) -> Result<u64, StoreError> {
+        size(self.0).await
+    }
+
+    async fn nodes(&mut self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+        nodes(self.0, ids).await
+    }
+
+    async fn take_pending(&mut self, max: usize) -> Result<(Vec<i64>, Vec<PendingLeaf>), StoreError> {
+        let tx = self.0;
+        let rows = tx
+            .query_typed(
+                "SELECT seq, id, created, leaf_hash FROM audit_pending ORDER BY seq LIMIT $1",
+                &[(&(max as i64), Type::INT8)],
+            )
+            .await
+            .map_err(map_pg)?;
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut pending = Vec::with_capacity(rows.len());
+        for r in &rows {
+            seqs.push(get::<i64>(r, 0)?);
+            let id: Uuid = get(r, 1)?;
+            let created: chrono::DateTime<chrono::Utc> = get(r, 2)?;
+            let leaf = match get::<Option<Vec<u8>>>(r, 3)? {
+                Some(h) => PendingLeaf { event_id: id, created: Timestamp::from_datetime(created), hash: hash_of(h)? },
+                None => {
+                    let event = tx
+                        .query_typed(
+                            &format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.id = $1 AND e.created = $2"),
+                            &[(&id, Type::UUID), (&created, Type::TIMESTAMPTZ)],
+                        )
+                        .await
+                        .map_err(map_pg)?;
+                    match event.first() {
+                        Some(row) => PendingLeaf::from(&row_to_event_at(row, 0)?),
+                        None => continue,
+                    }
+                }
+            };
+            pending.push(leaf);
+        }
+        Ok((seqs, pending))
+    }
+
+    async fn write_appended(&mut self, appended: &Appended, taken: &[i64]) -> Result<(), StoreError> {
+        let tx = self.0;
+        if !appended.leaves.is_empty() {
+            let index: Vec<i64> = appended.leaves.iter().map(|l| l.index as i64).collect();
+            let ids: Vec<Uuid> = appended.leaves.iter().map(|l| l.event_id).collect();
+            let hashes: Vec<&[u8]> = appended.leaves.iter().map(|l| &l.hash[..]).collect();
+            let created: Vec<chrono::DateTime<chrono::Utc>> =
+                appended.leaves.iter().map(|l| l.created.as_datetime()).collect();
+            let integrated = appended.leaves[0].integrated.as_datetime();
+            tx.execute_typed(
+                "INSERT INTO audit_leaves (leaf_index, event_id, leaf_hash, created, integrated)
+                 SELECT i, e, h, c, $5 FROM unnest($1, $2, $3, $4) AS u(i, e, h, c)",
+                &[
+                    (&index, Type::INT8_ARRAY),
+                    (&ids, Type::UUID_ARRAY),
+                    (&hashes, Type::BYTEA_ARRAY),
+                    (&created, Type::TIMESTAMPTZ_ARRAY),
+                    (&integrated, Type::TIMESTAMPTZ),
+                ],
+            )
+            .await
+            .map_err(map_pg)?;
+        }
+        if !appended.nodes.is_empty() {
+            let levels: Vec<i16> = appended.nodes.iter().map(|(id, _)| i16::from(id.level)).collect();
+            let idxs: Vec<i64> = appended.nodes.iter().map(|(id, _)| id.index as i64).collect();
+            let hashes: Vec<&[u8]> = appended.nodes.iter().map(|(_, h)| &h[..]).collect();
+            tx.execute_typed(
+                "INSERT INTO audit_tree (level, idx, hash) SELECT * FROM unnest($1, $2, $3)",
+                &[(&levels, Type::INT2_ARRAY), (&idxs, Type::INT8_ARRAY), (&hashes, Type::BYTEA_ARRAY)],
+            )
+            .await
+            .map_err(map_pg)?;
+        }
+        if !taken.is_empty() {
+            tx.execute_typed("DELETE FROM audit_pending WHERE seq = ANY($1)", &[(&taken, Type::INT8_ARRAY)])
+                .await
+                .map_err(map_pg)?;
+        }
+        Ok(())
+    }
+}
 
 fn row_to_leaf(r: &tokio_postgres::Row) -> Result<Leaf, StoreError> {
     let bad = |e: tokio_postgres::Error| StoreError::Internal(format!("unreadable leaf: {e}"));
@@ -194,29 +206,21 @@ pub(super) async fn leaves_with_events(
         .map_err(map_pg)?;
     rows.iter()
         .map(|r| {
-            let event = if r.get::<_, bool>(6) { Some(row_to_event_at(r, 7)?) } else { None };
+            let event = if get::<bool>(r, 6)? { Some(row_to_event_at(r, 7)?) } else { None };
             Ok((row_to_leaf(r)?, event))
         })
         .collect()
 }
 
 pub(super) async fn unlogged_events(c: &(impl GenericClient + Sync), limit: usize) -> Result<Vec<Uuid>, StoreError> {
-    let rows = c
-        .query_typed(
-            "SELECT e.id FROM audit_events e
-             WHERE NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.event_id = e.id)
-               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.id = e.id)
-             ORDER BY e.seq LIMIT $1",
-            &[(&(limit as i64), Type::INT8)],
-        )
-        .await
-        .map_err(map_pg)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    let rows =
+        c.query_typed(&format!("{UNLOGGED_EVENTS}$1"), &[(&(limit as i64), Type::INT8)]).await.map_err(map_pg)?;
+    rows.iter().map(|r| get(r, 0)).collect()
 }
 
 pub(super) async fn pending_count(c: &(impl GenericClient + Sync)) -> Result<u64, StoreError> {
-    let n: i64 = c.query_one("SELECT count(*) FROM audit_pending", &[]).await.map_err(map_pg)?.get(0);
-    Ok(n as u64)
+    let row = c.query_one("SELECT count(*) FROM audit_pending", &[]).await.map_err(map_pg)?;
+    Ok(get::<i64>(&row, 0)? as u64)
 }
 
 pub(super) async fn save_checkpoint(c: &(impl GenericClient + Sync), cp: &StoredCheckpoint) -> Result<(), StoreError> {
@@ -250,10 +254,10 @@ pub(super) async fn checkpoint(
     rows.first()
         .map(|r| {
             Ok(StoredCheckpoint {
-                size: r.get::<_, i64>(0) as u64,
-                root: hash_of(r.get(1))?,
-                note: r.get(2),
-                created: Timestamp::from_datetime(r.get(3)),
+                size: get::<i64>(r, 0)? as u64,
+                root: hash_of(get(r, 1)?)?,
+                note: get(r, 2)?,
+                created: Timestamp::from_datetime(get(r, 3)?),
             })
         })
         .transpose()

@@ -1,16 +1,14 @@
-//! The unit of work on PostgreSQL: a host's own transaction, into which
-//! registered audit operations write their events. Events exist if and only
-//! if the host's transaction commits. Same shape and guarantees as
-//! [`crate::sqlite::UnitOfWork`], with async calls.
+//! The unit of work on PostgreSQL (see [`crate::backend::uow`]): the host's
+//! own transaction, with async calls.
 
-use auditlog_core::{AuditLog, AuditLogOp, Event, ValidationError};
+use auditlog_core::{AuditLog, AuditLogOp, Event};
 use tokio_postgres::{Client, Transaction};
 
 use super::{insert_events, map_pg};
+use crate::backend::uow::{self, UowTx};
 use crate::error::StoreError;
-pub use crate::sqlite::UowError;
 
-type CommitHook<'c> = Box<dyn FnOnce(&[Event]) + Send + 'c>;
+pub use crate::backend::uow::UowError;
 
 /// A host transaction plus the audit events registered on it.
 ///
@@ -27,13 +25,20 @@ type CommitHook<'c> = Box<dyn FnOnce(&[Event]) + Send + 'c>;
 /// let events = uow.commit().await?;
 /// # Ok(()) }
 /// ```
-#[must_use = "a unit of work rolls back unless committed"]
-pub struct UnitOfWork<'c> {
-    tx: Transaction<'c>,
-    audit: &'c AuditLog,
-    events: Vec<Event>,
-    failed: Option<ValidationError>,
-    hooks: Vec<CommitHook<'c>>,
+pub type UnitOfWork<'c> = uow::UnitOfWork<'c, Transaction<'c>, Box<dyn FnOnce(&[Event]) + Send + 'c>>;
+
+impl UowTx for Transaction<'_> {
+    async fn insert(&mut self, event: &Event) -> Result<(), StoreError> {
+        insert_events(self, std::slice::from_ref(event)).await
+    }
+
+    async fn end(self, commit: bool) -> Result<(), StoreError> {
+        match commit {
+            true => self.commit().await,
+            false => self.rollback().await,
+        }
+        .map_err(map_pg)
+    }
 }
 
 impl<'c> UnitOfWork<'c> {
@@ -46,7 +51,7 @@ impl<'c> UnitOfWork<'c> {
 
     /// Adopts a transaction the host has already begun.
     pub fn within(tx: Transaction<'c>, audit: &'c AuditLog) -> Self {
-        UnitOfWork { tx, audit, events: Vec::new(), failed: None, hooks: Vec::new() }
+        Self::new(tx, audit)
     }
 
     /// Validates the event and writes it in this transaction. An invalid
@@ -54,46 +59,23 @@ impl<'c> UnitOfWork<'c> {
     /// and roll back everything, so the host's change cannot commit without
     /// its audit event.
     pub async fn register(&mut self, op: impl Into<AuditLogOp>) -> Result<(), UowError> {
-        let op = op.into();
-        let event = match self.audit.finalize(op.draft) {
-            Ok(e) => e,
-            Err(e) => {
-                self.failed.get_or_insert_with(|| e.clone());
-                return Err(e.into());
-            }
-        };
-        insert_events(&self.tx, std::slice::from_ref(&event)).await?;
-        self.events.push(event);
-        Ok(())
+        self.register_op(op.into()).await
     }
 
     /// Runs `hook` with the committed events, only after a successful commit.
     pub fn on_commit(&mut self, hook: impl FnOnce(&[Event]) + Send + 'c) {
-        self.hooks.push(Box::new(hook));
-    }
-
-    /// Events registered so far.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+        self.add_hook(Box::new(hook));
     }
 
     /// Commits the host's writes and the audit events together, then runs the
     /// post-commit hooks.
     pub async fn commit(self) -> Result<Vec<Event>, UowError> {
-        if let Some(e) = self.failed {
-            self.tx.rollback().await.map_err(map_pg)?;
-            return Err(UowError::Invalid(e));
-        }
-        self.tx.commit().await.map_err(map_pg)?;
-        for hook in self.hooks {
-            hook(&self.events);
-        }
-        Ok(self.events)
+        self.finish().await
     }
 
     /// Discards the host's writes and the audit events.
     pub async fn rollback(self) -> Result<(), StoreError> {
-        self.tx.rollback().await.map_err(map_pg)
+        self.discard().await
     }
 }
 

@@ -1,10 +1,11 @@
 //! How SQLite spells the leaves of a condition: keyword columns, GLOB
 //! patterns, the FTS5 index and the metadata-leaf table.
 
-use auditlog_query::ast::{Pattern, PatternPart};
+use auditlog_query::ast::Pattern;
 
-use crate::lower::{Col, KeywordOp, MetaOp, RangeBound, TextQuery, TextScope};
-use crate::sql::{Dialect, Param, Sql, meta_eq_texts};
+use crate::backend::search::SearchDialect;
+use crate::lower::{Col, Cond, KeywordOp, MetaOp, RangeBound, TextQuery, TextScope};
+use crate::sql::{self, Dialect, Param, Sql, meta_eq_texts};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteDialect;
@@ -12,24 +13,12 @@ pub struct SqliteDialect;
 /// A wildcard pattern as a GLOB pattern (`*`, `?`; literal `*`, `?`, `[`
 /// bracketed).
 pub fn glob(p: &Pattern) -> String {
-    let mut out = String::new();
-    for part in &p.0 {
-        match part {
-            PatternPart::AnyChars => out.push('*'),
-            PatternPart::AnyChar => out.push('?'),
-            PatternPart::Literal(s) => {
-                for c in s.chars() {
-                    match c {
-                        '*' => out.push_str("[*]"),
-                        '?' => out.push_str("[?]"),
-                        '[' => out.push_str("[[]"),
-                        c => out.push(c),
-                    }
-                }
-            }
-        }
-    }
-    out
+    sql::wildcard(p, '*', '?', |c, out| match c {
+        '*' => out.push_str("[*]"),
+        '?' => out.push_str("[?]"),
+        '[' => out.push_str("[[]"),
+        c => out.push(c),
+    })
 }
 
 /// An FTS5 query for one text condition. Tokens are letters and digits only
@@ -80,21 +69,7 @@ fn range<T: Clone>(
 impl Dialect for SqliteDialect {
     fn keyword(&self, sql: &mut Sql, col: Col, op: &KeywordOp) {
         let c = format!("e.{}", col.name());
-        match op {
-            KeywordOp::Eq(v) => {
-                sql.push(&c).push(" = ").text_param(v.clone());
-            }
-            KeywordOp::Like(p) => {
-                sql.push(&c).push(" GLOB ").text_param(glob(p));
-            }
-            KeywordOp::ILike(p) => {
-                sql.push("lower(").push(&c).push(") GLOB ").text_param(glob(p));
-            }
-            KeywordOp::Range { lo, hi } => range(sql, &c, lo, hi, Param::Text),
-            KeywordOp::NotNull => {
-                sql.push(&c).push(" IS NOT NULL");
-            }
-        }
+        sql::keyword(sql, &c, op, (" GLOB ", glob), |sql, lo, hi| range(sql, &c, lo, hi, Param::Text));
     }
 
     fn created(&self, sql: &mut Sql, from: Option<i64>, to: Option<i64>) {
@@ -142,15 +117,37 @@ impl Dialect for SqliteDialect {
     }
 }
 
+impl SearchDialect for SqliteDialect {
+    fn sql(&self) -> Sql {
+        Sql::question()
+    }
+
+    fn rank_query(&self, scoring: &[(TextScope, TextQuery)]) -> Option<String> {
+        (!scoring.is_empty()).then(|| fts_any(scoring))
+    }
+
+    /// FTS5's bm25 score of the ranking query, joined by rowid (the event's
+    /// `seq`); events it does not match rank last.
+    fn rank_join(&self, q: &mut Sql, rank: &str) {
+        q.push(" LEFT JOIN (SELECT rowid AS r, bm25(audit_fts) AS score FROM audit_fts WHERE audit_fts MATCH ");
+        q.text_param(rank);
+        q.push(") s ON s.r = e.seq");
+    }
+
+    fn rank_order(&self, q: &mut Sql, _rank: String) {
+        q.push(" ORDER BY s.score IS NULL, s.score, e.created DESC, e.seq DESC");
+    }
+
+    /// One counter row per (resource type, action).
+    fn counter_cells(&self, q: &mut Sql, base: &Cond) {
+        q.push("SELECT e.resource_type, e.action, e.n FROM audit_counts e WHERE e.n > 0 AND ");
+        sql::render(base, q, self);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glob_escapes_literals() {
-        let p = Pattern(vec![PatternPart::AnyChars, PatternPart::Literal("@a[*]?".into()), PatternPart::AnyChar]);
-        assert_eq!(glob(&p), "*@a[[][*]][?]?");
-    }
 
     #[test]
     fn fts_queries() {

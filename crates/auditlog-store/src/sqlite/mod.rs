@@ -25,15 +25,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-pub use dialect::SqliteDialect;
+pub use dialect::{SqliteDialect, glob};
 pub use retention::RetentionLock;
 pub use uow::{UnitOfWork, UowError};
 
+use crate::backend::search::SearchSql;
+use crate::backend::{EVENT_COLUMNS, text_keys};
 use crate::error::StoreError;
-use crate::lower::Col;
-use crate::search::{FacetCell, SearchPlan, Sort, StoreHits};
-use crate::sql::{self, Param, Sql, flatten_metadata};
-use crate::store::Store;
+use crate::search::{FacetCell, SearchPlan, StoreHits};
+use crate::sql::{Param, flatten_metadata};
+use crate::store::{EventStore, RetentionStore, TreeStore};
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -41,11 +42,14 @@ pub struct SqliteOptions {
     pub synchronous: SqliteSync,
     /// How long a writer waits for another process's lock before failing.
     pub busy_timeout: Duration,
+    /// Notified after each commit of the store's own inserts: the caller's
+    /// wake-up for whoever waits for new events (the sequencer).
+    pub commits: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { synchronous: SqliteSync::Full, busy_timeout: Duration::from_secs(10) }
+        SqliteOptions { synchronous: SqliteSync::Full, busy_timeout: Duration::from_secs(10), commits: None }
     }
 }
 
@@ -104,7 +108,6 @@ pub struct SqliteStore {
     opts: SqliteOptions,
     writer: Mutex<mpsc::Sender<Job>>,
     readers: Arc<ReaderPool>,
-    commits: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -124,14 +127,12 @@ impl SqliteStore {
         schema::migrate(&mut conn, &path.display().to_string())?;
         optimize(&conn, true);
         let (tx, rx) = mpsc::channel::<Job>();
-        let commits = Arc::new(tokio::sync::Notify::new());
-        let notify = commits.clone();
+        let commits = opts.commits.clone();
         std::thread::Builder::new()
             .name("auditlog-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, &notify))
+            .spawn(move || writer_loop(conn, rx, commits.as_deref()))
             .map_err(StoreError::internal)?;
         Ok(SqliteStore {
-            commits,
             readers: Arc::new(ReaderPool { path: path.clone(), opts: opts.clone(), idle: Mutex::new(Vec::new()) }),
             path,
             opts,
@@ -209,7 +210,7 @@ fn flush_quietly(conn: &mut Connection) {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &tokio::sync::Notify) {
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: Option<&tokio::sync::Notify>) {
     let mut pending: Option<Job> = None;
     let mut since_optimize = 0usize;
     loop {
@@ -246,7 +247,9 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, commits: &tokio::s
                     }
                 }
                 commit_group(&mut conn, batch);
-                commits.notify_one();
+                if let Some(wake) = commits {
+                    wake.notify_one();
+                }
                 since_optimize += n;
                 if since_optimize >= OPTIMIZE_EVERY {
                     since_optimize = 0;
@@ -398,17 +401,8 @@ pub fn insert_events(conn: &Connection, events: &[Event], text: TextIndex) -> Re
             meta_text.push_str(&l.value);
             meta_text.push(' ');
         }
-        let keys = format!(
-            "{} {} {} {} {} {}",
-            id,
-            e.action,
-            e.resource.kind,
-            e.resource.id,
-            e.user.id,
-            e.user.username.as_deref().unwrap_or("")
-        );
-        fts.execute(params![seq, e.message, keys, e.user.email, meta_text]).map_err(map_err)?;
-        let leaf = crate::transparency::leaf_hash_of(e);
+        fts.execute(params![seq, e.message, text_keys(e, id), e.user.email, meta_text]).map_err(map_err)?;
+        let leaf = auditlog_transparency::leaf_hash_of(e);
         pending.execute(params![seq, id, e.created.as_micros(), &leaf[..]]).map_err(map_err)?;
         *counts.entry((&e.resource.kind, &e.action)).or_default() += 1;
     }
@@ -423,8 +417,6 @@ pub fn insert_events(conn: &Connection, events: &[Event], text: TextIndex) -> Re
     }
     Ok(())
 }
-
-pub(crate) const EVENT_COLUMNS: &str = "e.id, e.created, e.action, e.resource_type, e.resource_id, e.user_id, e.user_username, e.user_email, e.metadata, e.message";
 
 /// An event from the `EVENT_COLUMNS` of a row, starting at column `at`.
 pub(crate) fn row_to_event(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Event> {
@@ -455,55 +447,30 @@ fn to_sql(p: &Param) -> rusqlite::types::Value {
 
 /// Runs a search plan on one connection.
 pub fn search_on(conn: &Connection, plan: &SearchPlan) -> Result<StoreHits, StoreError> {
-    let d = SqliteDialect;
-    let mut q = Sql::question();
-    q.push("SELECT ").push(EVENT_COLUMNS).push(" FROM audit_events e");
-    let ranked = plan.sort == Sort::BestMatch && !plan.scoring.is_empty();
-    if ranked {
-        q.push(" LEFT JOIN (SELECT rowid AS r, bm25(audit_fts) AS score FROM audit_fts WHERE audit_fts MATCH ");
-        q.text_param(dialect::fts_any(&plan.scoring));
-        q.push(") s ON s.r = e.seq");
-    }
-    q.push(" WHERE ");
-    sql::render(&plan.hits_cond(), &mut q, &d);
-    q.push(match (plan.sort, ranked) {
-        (_, true) => " ORDER BY s.score IS NULL, s.score, e.created DESC, e.seq DESC",
-        (Sort::Oldest, _) => " ORDER BY e.created ASC, e.seq ASC",
-        _ => " ORDER BY e.created DESC, e.seq DESC",
-    });
-    q.push(" LIMIT ").param(Param::Int(plan.limit as i64)).push(" OFFSET ").param(Param::Int(plan.offset as i64));
-    let mut stmt = conn.prepare_cached(&q.text).map_err(map_err)?;
+    let q = SearchSql::new(&SqliteDialect, plan);
+    let mut stmt = conn.prepare_cached(&q.hits.text).map_err(map_err)?;
     let hits = stmt
-        .query_map(rusqlite::params_from_iter(q.params.iter().map(to_sql)), |r| row_to_event(r, 0))
+        .query_map(rusqlite::params_from_iter(q.hits.params.iter().map(to_sql)), |r| row_to_event(r, 0))
         .map_err(map_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
-
     let mut out = StoreHits { hits, cells: Vec::new() };
-    if !plan.aggregate {
-        return Ok(out);
+    if let Some(a) = q.cells {
+        let mut stmt = conn.prepare_cached(&a.text).map_err(map_err)?;
+        out.cells = stmt
+            .query_map(rusqlite::params_from_iter(a.params.iter().map(to_sql)), |r| {
+                Ok(FacetCell { resource_type: r.get(0)?, action: r.get(1)?, count: r.get::<_, i64>(2)? as u64 })
+            })
+            .map_err(map_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(map_err)?;
     }
-    let mut a = Sql::question();
-    if plan.base.only_columns(&[Col::Action, Col::ResourceType]) {
-        // The counters hold one row per (resource type, action): a condition
-        // on those columns alone is answered from them, however many events
-        // it matches.
-        a.push("SELECT e.resource_type, e.action, e.n FROM audit_counts e WHERE e.n > 0 AND ");
-        sql::render(&plan.base, &mut a, &d);
-    } else {
-        a.push("SELECT e.resource_type, e.action, count(*) FROM audit_events e WHERE ");
-        sql::render(&plan.base, &mut a, &d);
-        a.push(" GROUP BY 1, 2");
-    }
-    let mut stmt = conn.prepare_cached(&a.text).map_err(map_err)?;
-    out.cells = stmt
-        .query_map(rusqlite::params_from_iter(a.params.iter().map(to_sql)), |r| {
-            Ok(FacetCell { resource_type: r.get(0)?, action: r.get(1)?, count: r.get::<_, i64>(2)? as u64 })
-        })
-        .map_err(map_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(map_err)?;
     Ok(out)
+}
+
+/// Ids as a JSON array, for `json_each`: one parameter for any number.
+fn json_ids(ids: &[Uuid]) -> Result<String, StoreError> {
+    serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).map_err(StoreError::internal)
 }
 
 struct ReaderPool {
@@ -530,7 +497,7 @@ impl ReaderPool {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl EventStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -559,8 +526,7 @@ impl Store for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
-            .map_err(StoreError::internal)?;
+        let ids = json_ids(&ids)?;
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
@@ -616,7 +582,10 @@ impl Store for SqliteStore {
     async fn health(&self) -> Result<(), StoreError> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_err)).await
     }
+}
 
+#[async_trait]
+impl RetentionStore for SqliteStore {
     async fn run_retention(
         &self,
         policy: &crate::retention::RetentionPolicy,
@@ -625,8 +594,13 @@ impl Store for SqliteStore {
     ) -> Result<crate::retention::RetentionReport, StoreError> {
         retention::run(self, policy, now, mode).await
     }
+}
 
-    async fn integrate(&self, max: usize) -> Result<crate::transparency::Integration, StoreError> {
+#[async_trait]
+impl TreeStore for SqliteStore {
+    type Error = StoreError;
+
+    async fn integrate(&self, max: usize) -> Result<auditlog_transparency::Integration, StoreError> {
         self.write(move |c| tree::integrate(c, max)).await
     }
 
@@ -637,11 +611,11 @@ impl Store for SqliteStore {
     async fn tree_nodes(
         &self,
         ids: Vec<auditlog_merkle::NodeId>,
-    ) -> Result<Vec<Option<crate::transparency::Hash>>, StoreError> {
+    ) -> Result<Vec<Option<auditlog_transparency::Hash>>, StoreError> {
         self.read(move |c| tree::nodes(c, &ids)).await
     }
 
-    async fn leaf_for_event(&self, id: Uuid) -> Result<Option<crate::transparency::Leaf>, StoreError> {
+    async fn leaf_for_event(&self, id: Uuid) -> Result<Option<auditlog_transparency::Leaf>, StoreError> {
         self.read(move |c| tree::leaf_for_event(c, id)).await
     }
 
@@ -649,7 +623,7 @@ impl Store for SqliteStore {
         &self,
         from: u64,
         limit: usize,
-    ) -> Result<Vec<(crate::transparency::Leaf, Option<Event>)>, StoreError> {
+    ) -> Result<Vec<(auditlog_transparency::Leaf, Option<Event>)>, StoreError> {
         self.read(move |c| tree::leaves_with_events(c, from, limit)).await
     }
 
@@ -661,16 +635,15 @@ impl Store for SqliteStore {
         self.read(tree::pending_count).await
     }
 
-    async fn save_checkpoint(&self, checkpoint: &crate::transparency::StoredCheckpoint) -> Result<(), StoreError> {
+    async fn save_checkpoint(&self, checkpoint: &auditlog_transparency::StoredCheckpoint) -> Result<(), StoreError> {
         let cp = checkpoint.clone();
         self.write(move |c| tree::save_checkpoint(c, &cp)).await
     }
 
-    async fn checkpoint(&self, size: Option<u64>) -> Result<Option<crate::transparency::StoredCheckpoint>, StoreError> {
+    async fn checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> Result<Option<auditlog_transparency::StoredCheckpoint>, StoreError> {
         self.read(move |c| tree::checkpoint(c, size)).await
-    }
-
-    fn commits(&self) -> Arc<tokio::sync::Notify> {
-        self.commits.clone()
     }
 }

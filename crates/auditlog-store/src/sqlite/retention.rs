@@ -18,9 +18,11 @@ use auditlog_core::Timestamp;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{SqliteStore, map_err, schema};
+use crate::backend::retention::{self as skeleton, RetentionBatches};
 use crate::error::StoreError;
 use crate::retention::{RetentionMode, RetentionPolicy, RetentionReport};
 use crate::sql::flatten_metadata;
+use auditlog_transparency::Integration;
 
 /// Proof that this process runs retention on the database; dropping it
 /// releases the lock.
@@ -80,58 +82,50 @@ pub(super) async fn run(
     let Some(_lock) = store.try_retention_lock().await? else {
         return Ok(RetentionReport::not_run(mode));
     };
-    let mut report = RetentionReport::started(mode);
-    if mode == RetentionMode::Delete {
-        // Expiry keeps an event's leaf, so pending events become leaves first.
-        while let crate::transparency::Integration::Integrated { added, .. } =
-            store.write(|c| super::tree::integrate(c, 10_000)).await?
-        {
-            if added < 10_000 {
-                break;
-            }
-        }
+    skeleton::run(&mut Batches(store), policy, now, mode).await
+}
+
+/// Retention's statements: integration and batches on the writer thread
+/// (inserts interleave between batches), counts on a read connection.
+struct Batches<'a>(&'a SqliteStore);
+
+impl RetentionBatches for Batches<'_> {
+    async fn integrate(&mut self, max: usize) -> Result<Integration, StoreError> {
+        self.0.write(move |c| super::tree::integrate(c, max)).await
     }
-    let present = store
-        .read(|c| {
-            let mut stmt = c
-                .prepare_cached("SELECT action FROM audit_counts GROUP BY action HAVING sum(n) > 0")
-                .map_err(map_err)?;
-            stmt.query_map([], |r| r.get::<_, String>(0))
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)
-        })
-        .await?;
-    let batch = policy.batch_size.max(1);
-    for (action, cutoff) in policy.expiring(present, now) {
-        let cutoff = cutoff.as_micros();
-        match mode {
-            RetentionMode::DryRun => {
-                let a = action.clone();
-                let n = store
-                    .read(move |c| {
-                        c.prepare_cached("SELECT count(*) FROM audit_events WHERE action = ?1 AND created < ?2")
-                            .map_err(map_err)?
-                            .query_row(params![a, cutoff], |r| r.get::<_, i64>(0))
-                            .map_err(map_err)
-                    })
-                    .await?;
-                report.add(&action, n as u64);
-            }
-            RetentionMode::Delete => loop {
-                let a = action.clone();
-                let n = store.write(move |conn| expire_batch(conn, &a, cutoff, batch)).await?;
-                if n > 0 {
-                    report.batches += 1;
-                    report.add(&action, n);
-                }
-                if n < u64::from(batch) {
-                    break;
-                }
-            },
-        }
+
+    async fn actions(&mut self) -> Result<Vec<String>, StoreError> {
+        self.0
+            .read(|c| {
+                let mut stmt = c
+                    .prepare_cached("SELECT action FROM audit_counts GROUP BY action HAVING sum(n) > 0")
+                    .map_err(map_err)?;
+                stmt.query_map([], |r| r.get::<_, String>(0))
+                    .map_err(map_err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(map_err)
+            })
+            .await
     }
-    Ok(report)
+
+    async fn count_expired(&mut self, action: &str, cutoff: Timestamp) -> Result<u64, StoreError> {
+        let (action, cutoff) = (action.to_owned(), cutoff.as_micros());
+        let n = self
+            .0
+            .read(move |c| {
+                c.prepare_cached("SELECT count(*) FROM audit_events WHERE action = ?1 AND created < ?2")
+                    .map_err(map_err)?
+                    .query_row(params![action, cutoff], |r| r.get::<_, i64>(0))
+                    .map_err(map_err)
+            })
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn expire_batch(&mut self, action: &str, cutoff: Timestamp, limit: u32) -> Result<u64, StoreError> {
+        let (action, cutoff) = (action.to_owned(), cutoff.as_micros());
+        self.0.write(move |conn| expire_batch(conn, &action, cutoff, limit)).await
+    }
 }
 
 /// An event about to expire, with what is needed to unindex it.
@@ -188,7 +182,7 @@ fn expire_events(conn: &Connection, rows: &[Expiring]) -> Result<(), StoreError>
     let mut counts: HashMap<(&str, &str), i64> = HashMap::new();
     for r in rows {
         let metadata: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.metadata)
-            .map_err(|e| StoreError::Internal(format!("bad stored metadata of event #{}: {e}", r.seq)))?;
+            .map_err(|e| StoreError::internal(format!("bad stored metadata of event #{}: {e}", r.seq)))?;
         for l in flatten_metadata(&metadata) {
             leaf.execute(params![l.path, l.value, r.seq]).map_err(map_err)?;
         }

@@ -6,16 +6,14 @@
 
 use auditlog_core::Timestamp;
 use auditlog_merkle::NodeId;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
-use super::{EVENT_COLUMNS, map_err, row_to_event};
+use super::{map_err, row_to_event};
+use crate::backend::tree::{self as skeleton, TreeTx};
+use crate::backend::{EVENT_COLUMNS, LEAF_COLUMNS, UNLOGGED_EVENTS, hash_of, ready};
 use crate::error::StoreError;
-use crate::transparency::{self, Hash, Integration, Leaf, StoredCheckpoint};
-
-fn hash_of(v: Vec<u8>) -> Result<Hash, StoreError> {
-    v.try_into().map_err(|v: Vec<u8>| StoreError::Internal(format!("a stored hash has {} bytes, not 32", v.len())))
-}
+use auditlog_transparency::{Appended, Hash, Integration, Leaf, PendingLeaf, StoredCheckpoint};
 
 pub(super) fn size(conn: &Connection) -> Result<u64, StoreError> {
     conn.query_row("SELECT coalesce(max(leaf_index) + 1, 0) FROM audit_leaves", [], |r| r.get::<_, i64>(0))
@@ -38,18 +36,32 @@ pub(super) fn nodes(conn: &Connection, ids: &[NodeId]) -> Result<Vec<Option<Hash
         .collect()
 }
 
+/// One integration round on the writer connection, in one `IMMEDIATE`
+/// transaction: serialised with every other writer of the file.
 pub(super) fn integrate(conn: &mut Connection, max: usize) -> Result<Integration, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
-    let size = size(&tx)?;
-    let frontier = auditlog_merkle::frontier(size);
-    let mut range = transparency::range_from_nodes(size, nodes(&tx, &frontier)?)?;
-    let mut seqs = Vec::new();
-    let mut pending = Vec::new();
-    {
-        let mut stmt = tx
+    let done = ready(skeleton::integrate(&mut Tree(&tx), max))?;
+    tx.commit().map_err(map_err)?;
+    Ok(done)
+}
+
+/// The tree's tables inside the integration transaction.
+struct Tree<'a, 'c>(&'a Transaction<'c>);
+
+impl TreeTx for Tree<'_, '_> {
+    async fn size(&mut self) -> Result<u64, StoreError> {
+        size(self.0)
+    }
+
+    async fn nodes(&mut self, ids: &[NodeId]) -> Result<Vec<Option<Hash>>, StoreError> {
+        nodes(self.0, ids)
+    }
+
+    async fn take_pending(&mut self, max: usize) -> Result<(Vec<i64>, Vec<PendingLeaf>), StoreError> {
+        let tx = self.0;
+        let rows = tx
             .prepare_cached("SELECT seq, event_id, created, leaf_hash FROM audit_pending ORDER BY seq LIMIT ?1")
-            .map_err(map_err)?;
-        let rows = stmt
+            .map_err(map_err)?
             .query_map([max as i64], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -64,29 +76,30 @@ pub(super) fn integrate(conn: &mut Connection, max: usize) -> Result<Integration
         let mut event = tx
             .prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.seq = ?1"))
             .map_err(map_err)?;
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut pending = Vec::with_capacity(rows.len());
         for (seq, id, created, hash) in rows {
             seqs.push(seq);
             let leaf = match (id, created.and_then(Timestamp::from_micros), hash) {
-                (Some(id), Some(created), Some(hash)) => transparency::PendingLeaf {
+                (Some(id), Some(created), Some(hash)) => PendingLeaf {
                     event_id: id
                         .parse()
-                        .map_err(|e| StoreError::Internal(format!("bad pending event id {id:?}: {e}")))?,
+                        .map_err(|e| StoreError::internal(format!("bad pending event id {id:?}: {e}")))?,
                     created,
                     hash: hash_of(hash)?,
                 },
-                // Queued by the migration: hash the event as stored. A row
-                // whose event is gone (deleted by hand) has nothing to log.
                 _ => match event.query_row([seq], |r| row_to_event(r, 0)).optional().map_err(map_err)? {
-                    Some(e) => transparency::PendingLeaf::from(&e),
+                    Some(e) => PendingLeaf::from(&e),
                     None => continue,
                 },
             };
             pending.push(leaf);
         }
+        Ok((seqs, pending))
     }
-    let now = Timestamp::now();
-    let appended = transparency::append(&mut range, &pending, now)?;
-    {
+
+    async fn write_appended(&mut self, appended: &Appended, taken: &[i64]) -> Result<(), StoreError> {
+        let tx = self.0;
         let mut leaf = tx
             .prepare_cached(
                 "INSERT INTO audit_leaves (leaf_index, event_id, leaf_hash, created, integrated) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -108,12 +121,11 @@ pub(super) fn integrate(conn: &mut Connection, max: usize) -> Result<Integration
             node.execute(params![id.level, id.index as i64, &h[..]]).map_err(map_err)?;
         }
         let mut done = tx.prepare_cached("DELETE FROM audit_pending WHERE seq = ?1").map_err(map_err)?;
-        for s in &seqs {
+        for s in taken {
             done.execute([s]).map_err(map_err)?;
         }
+        Ok(())
     }
-    tx.commit().map_err(map_err)?;
-    Ok(Integration::Integrated { size: range.size(), added: appended.leaves.len() as u64, root: range.root() })
 }
 
 /// An event read at column offset `at` of a row (the columns of `EVENT_COLUMNS`).
@@ -128,15 +140,13 @@ fn row_to_leaf(r: &rusqlite::Row<'_>) -> Result<Leaf, StoreError> {
     };
     Ok(Leaf {
         index: r.get::<_, i64>(0).map_err(map_err)? as u64,
-        event_id: id.parse().map_err(|e| StoreError::Internal(format!("bad event id {id:?} in the log: {e}")))?,
+        event_id: id.parse().map_err(|e| StoreError::internal(format!("bad event id {id:?} in the log: {e}")))?,
         hash: hash_of(r.get(2).map_err(map_err)?)?,
         created: ts(3)?.ok_or_else(|| StoreError::internal("a leaf without a time"))?,
         integrated: ts(4)?.ok_or_else(|| StoreError::internal("a leaf without a time"))?,
         expired: ts(5)?,
     })
 }
-
-const LEAF_COLUMNS: &str = "l.leaf_index, l.event_id, l.leaf_hash, l.created, l.integrated, l.expired";
 
 pub(super) fn leaf_for_event(conn: &Connection, id: Uuid) -> Result<Option<Leaf>, StoreError> {
     let mut stmt = conn
@@ -172,20 +182,13 @@ pub(super) fn leaves_with_events(
 }
 
 pub(super) fn unlogged_events(conn: &Connection, limit: usize) -> Result<Vec<Uuid>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT e.id FROM audit_events e
-             WHERE NOT EXISTS (SELECT 1 FROM audit_leaves l WHERE l.event_id = e.id)
-               AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.seq = e.seq)
-             ORDER BY e.seq LIMIT ?1",
-        )
-        .map_err(map_err)?;
+    let mut stmt = conn.prepare_cached(&format!("{UNLOGGED_EVENTS}?1")).map_err(map_err)?;
     let ids = stmt
         .query_map([limit as i64], |r| r.get::<_, String>(0))
         .map_err(map_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
-    ids.iter().map(|s| s.parse().map_err(|e| StoreError::Internal(format!("bad event id {s:?}: {e}")))).collect()
+    ids.iter().map(|s| s.parse().map_err(|e| StoreError::internal(format!("bad event id {s:?}: {e}")))).collect()
 }
 
 pub(super) fn pending_count(conn: &Connection) -> Result<u64, StoreError> {

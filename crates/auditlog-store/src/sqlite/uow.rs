@@ -1,24 +1,15 @@
-//! The unit of work on SQLite: a host's own transaction, into which
-//! registered audit operations write their events. Events exist if and only
-//! if the host's transaction commits.
+//! The unit of work on SQLite (see [`crate::backend::uow`]): the host's
+//! own transaction, begun `IMMEDIATE`, with blocking calls.
 
-use auditlog_core::{AuditLog, AuditLogOp, Event, ValidationError};
+use auditlog_core::{AuditLog, AuditLogOp, Event};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::{TextIndex, insert_events, map_err};
+use crate::backend::ready;
+use crate::backend::uow::{self, UowTx};
 use crate::error::StoreError;
 
-/// Why a unit of work did not commit.
-#[derive(Debug, thiserror::Error)]
-pub enum UowError {
-    /// An audit event was invalid; the whole transaction was rolled back.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-type CommitHook<'c> = Box<dyn FnOnce(&[Event]) + 'c>;
+pub use crate::backend::uow::UowError;
 
 /// A host transaction plus the audit events registered on it.
 ///
@@ -34,13 +25,18 @@ type CommitHook<'c> = Box<dyn FnOnce(&[Event]) + 'c>;
 /// let events = uow.commit()?;
 /// # Ok(()) }
 /// ```
-#[must_use = "a unit of work rolls back unless committed"]
-pub struct UnitOfWork<'c> {
-    tx: Transaction<'c>,
-    audit: &'c AuditLog,
-    events: Vec<Event>,
-    failed: Option<ValidationError>,
-    hooks: Vec<CommitHook<'c>>,
+pub type UnitOfWork<'c> = uow::UnitOfWork<'c, Transaction<'c>, Box<dyn FnOnce(&[Event]) + 'c>>;
+
+/// Events go in with their full-text entries queued for the store's writer
+/// ([`TextIndex::Queue`]).
+impl UowTx for Transaction<'_> {
+    async fn insert(&mut self, event: &Event) -> Result<(), StoreError> {
+        insert_events(self, std::slice::from_ref(event), TextIndex::Queue)
+    }
+
+    async fn end(self, commit: bool) -> Result<(), StoreError> {
+        if commit { self.commit() } else { self.rollback() }.map_err(map_err)
+    }
 }
 
 impl<'c> UnitOfWork<'c> {
@@ -48,7 +44,7 @@ impl<'c> UnitOfWork<'c> {
     /// writers queue on the busy timeout instead of failing on upgrade).
     pub fn begin(conn: &'c mut Connection, audit: &'c AuditLog) -> Result<Self, StoreError> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(map_err)?;
-        Ok(UnitOfWork { tx, audit, events: Vec::new(), failed: None, hooks: Vec::new() })
+        Ok(Self::new(tx, audit))
     }
 
     /// Validates the event and writes it in this transaction. An invalid
@@ -56,46 +52,23 @@ impl<'c> UnitOfWork<'c> {
     /// and roll back everything, so the host's change cannot commit without
     /// its audit event.
     pub fn register(&mut self, op: impl Into<AuditLogOp>) -> Result<(), UowError> {
-        let op = op.into();
-        let event = match self.audit.finalize(op.draft) {
-            Ok(e) => e,
-            Err(e) => {
-                self.failed.get_or_insert_with(|| e.clone());
-                return Err(e.into());
-            }
-        };
-        insert_events(&self.tx, std::slice::from_ref(&event), TextIndex::Queue)?;
-        self.events.push(event);
-        Ok(())
+        ready(async { Ok(self.register_op(op.into()).await) })?
     }
 
     /// Runs `hook` with the committed events, only after a successful commit.
     pub fn on_commit(&mut self, hook: impl FnOnce(&[Event]) + 'c) {
-        self.hooks.push(Box::new(hook));
-    }
-
-    /// Events registered so far.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+        self.add_hook(Box::new(hook));
     }
 
     /// Commits the host's writes and the audit events together, then runs the
     /// post-commit hooks.
     pub fn commit(self) -> Result<Vec<Event>, UowError> {
-        if let Some(e) = self.failed {
-            self.tx.rollback().map_err(map_err)?;
-            return Err(UowError::Invalid(e));
-        }
-        self.tx.commit().map_err(map_err)?;
-        for hook in self.hooks {
-            hook(&self.events);
-        }
-        Ok(self.events)
+        ready(async { Ok(self.finish().await) })?
     }
 
     /// Discards the host's writes and the audit events.
     pub fn rollback(self) -> Result<(), StoreError> {
-        self.tx.rollback().map_err(map_err)
+        ready(self.discard())
     }
 }
 
