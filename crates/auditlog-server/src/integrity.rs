@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use async_trait::async_trait;
-use auditlog_core::Timestamp;
+use auditlog_core::{Identity, Timestamp};
+use auditlog_store::AuditLogService;
+use auditlog_store::service::LogStatus;
 use uuid::Uuid;
 
 /// The latest signed checkpoint, as the page header shows it.
@@ -49,95 +51,83 @@ impl fmt::Display for IntegrityError {
 
 impl std::error::Error for IntegrityError {}
 
-/// The transparency log as the admin page sees it.
+/// The transparency log as the admin page sees it, asked on behalf of the
+/// signed-in user (whose rights the provider checks).
 #[async_trait]
 pub trait IntegrityView: Send + Sync {
     /// The latest signed checkpoint; `None` before the first one is signed.
-    async fn latest_checkpoint(&self) -> Result<Option<CheckpointSummary>, IntegrityError>;
+    async fn latest_checkpoint(&self, identity: &Identity) -> Result<Option<CheckpointSummary>, IntegrityError>;
 
-    /// The status of each of `ids` (one call per results page, so that a
-    /// page never costs a query per row). An id missing from the answer
-    /// shows no status.
-    async fn event_statuses(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError>;
+    /// The status of each of `ids` (one call per results page). An id
+    /// missing from the answer shows no status.
+    async fn event_statuses(
+        &self,
+        identity: &Identity,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError>;
 
     /// The status of one event.
-    async fn event_status(&self, id: Uuid) -> Result<Option<EventIntegrity>, IntegrityError> {
-        Ok(self.event_statuses(&[id]).await?.remove(&id))
+    async fn event_status(&self, identity: &Identity, id: Uuid) -> Result<Option<EventIntegrity>, IntegrityError> {
+        Ok(self.event_statuses(identity, &[id]).await?.remove(&id))
     }
 }
 
-/// The transparency log of a store, as the admin page sees it: the latest
-/// checkpoint whose signature verifies, and per event an inclusion proof
-/// checked against that checkpoint's root with the leaf hash recomputed from
-/// the event as stored now.
+/// The transparency log as the service reports it
+/// ([`AuditLogService::integrity_many`], with the service's permission
+/// check): the latest checkpoint whose signature verifies with the log's
+/// key, and per event an inclusion proof checked against that checkpoint's
+/// root with the leaf hash recomputed from the event as stored now. A page
+/// of events costs the same few store reads however many rows it has.
 pub struct LogIntegrity {
-    store: std::sync::Arc<dyn auditlog_store::Store>,
-    verifier: auditlog_merkle::NoteVerifier,
+    service: AuditLogService,
 }
 
 impl LogIntegrity {
-    pub fn new(store: std::sync::Arc<dyn auditlog_store::Store>, verifier: auditlog_merkle::NoteVerifier) -> Self {
-        LogIntegrity { store, verifier }
+    /// The service must know the log's key ([`AuditLogService::with_log_key`]);
+    /// without it every answer is an error.
+    pub fn new(service: AuditLogService) -> Self {
+        LogIntegrity { service }
     }
 
-    /// The latest checkpoint's size and root, if its signature verifies.
-    async fn signed(&self) -> Result<Option<(auditlog_merkle::Checkpoint, Timestamp)>, IntegrityError> {
-        let Some(cp) = self.store.checkpoint(None).await.map_err(failed)? else { return Ok(None) };
-        match self.verifier.verify(&cp.note) {
-            Ok(c) if c.size == cp.size && c.root == cp.root => Ok(Some((c, cp.created))),
-            Ok(_) | Err(_) => Err(IntegrityError {
-                message: format!("the checkpoint of size {} does not verify with the log's key", cp.size),
-            }),
+    async fn status(&self, identity: &Identity, ids: &[Uuid]) -> Result<LogStatus, IntegrityError> {
+        let status =
+            self.service.integrity_many(identity, ids).await.map_err(|e| IntegrityError { message: e.to_string() })?;
+        match &status.signature {
+            Some(Ok(())) => Ok(status),
+            Some(Err(why)) => Err(IntegrityError { message: why.clone() }),
+            None if status.checkpoint.is_none() => Ok(status),
+            None => Err(IntegrityError { message: "the service does not know the log's key".into() }),
         }
     }
-
-    async fn status(
-        &self,
-        id: Uuid,
-        size: u64,
-        root: &auditlog_merkle::Hash,
-    ) -> Result<EventIntegrity, IntegrityError> {
-        let Some(leaf) = self.store.leaf_for_event(id).await.map_err(failed)? else {
-            return Ok(EventIntegrity::Pending);
-        };
-        if leaf.index >= size {
-            return Ok(EventIntegrity::Pending);
-        }
-        let Some(event) = self.store.get(id).await.map_err(failed)? else {
-            return Ok(EventIntegrity::Failed { reason: "the event is gone from the database".into() });
-        };
-        let hash = auditlog_transparency::leaf_hash_of(&event);
-        if hash != leaf.hash {
-            return Ok(EventIntegrity::Failed { reason: "the event changed after it was logged".into() });
-        }
-        let proof = auditlog_transparency::inclusion_proof(self.store.as_ref(), id, Some(size))
-            .await
-            .map_err(|e| IntegrityError { message: e.to_string() })?;
-        Ok(match auditlog_merkle::verify_inclusion(&hash, leaf.index, size, &proof.proof, root) {
-            Ok(()) => EventIntegrity::Verified { leaf_index: leaf.index, tree_size: size },
-            Err(e) => EventIntegrity::Failed { reason: format!("the inclusion proof does not verify: {e}") },
-        })
-    }
-}
-
-fn failed(e: auditlog_store::StoreError) -> IntegrityError {
-    IntegrityError { message: e.to_string() }
 }
 
 #[async_trait]
 impl IntegrityView for LogIntegrity {
-    async fn latest_checkpoint(&self) -> Result<Option<CheckpointSummary>, IntegrityError> {
-        Ok(self.signed().await?.map(|(c, at)| CheckpointSummary { tree_size: c.size, signed_at: at }))
+    async fn latest_checkpoint(&self, identity: &Identity) -> Result<Option<CheckpointSummary>, IntegrityError> {
+        let status = self.status(identity, &[]).await?;
+        Ok(status.checkpoint.map(|c| CheckpointSummary { tree_size: c.size, signed_at: c.created }))
     }
 
-    async fn event_statuses(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
-        let Some((cp, _)) = self.signed().await? else {
+    async fn event_statuses(
+        &self,
+        identity: &Identity,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
+        let status = self.status(identity, ids).await?;
+        let Some(cp) = &status.checkpoint else {
             return Ok(ids.iter().map(|id| (*id, EventIntegrity::Pending)).collect());
         };
-        let mut out = HashMap::with_capacity(ids.len());
-        for id in ids {
-            out.insert(*id, self.status(*id, cp.size, &cp.root).await?);
-        }
-        Ok(out)
+        Ok(status
+            .events
+            .into_iter()
+            .map(|(id, i)| {
+                let shown = match (i.leaf_index, i.proof) {
+                    (Some(leaf_index), Some(Ok(()))) => EventIntegrity::Verified { leaf_index, tree_size: cp.size },
+                    (_, Some(Err(reason))) => EventIntegrity::Failed { reason },
+                    _ => EventIntegrity::Pending,
+                };
+                (id, shown)
+            })
+            .collect())
     }
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use auditlog_core::Identity;
 use auditlog_core::Timestamp;
 use auditlog_server::{CheckpointSummary, EventIntegrity, IntegrityError, IntegrityView, router};
 use axum::http::StatusCode;
@@ -604,12 +605,16 @@ struct FakeLog {
 
 #[async_trait]
 impl IntegrityView for FakeLog {
-    async fn latest_checkpoint(&self) -> Result<Option<CheckpointSummary>, IntegrityError> {
+    async fn latest_checkpoint(&self, _: &Identity) -> Result<Option<CheckpointSummary>, IntegrityError> {
         let signed_at: Timestamp = "2026-01-05T08:30:00Z".parse().unwrap();
         Ok(Some(CheckpointSummary { tree_size: 1234567, signed_at }))
     }
 
-    async fn event_statuses(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
+    async fn event_statuses(
+        &self,
+        _: &Identity,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
         let known = [
             (self.verified, EventIntegrity::Verified { leaf_index: 41, tree_size: 1234567 }),
             (self.pending, EventIntegrity::Pending),
@@ -624,11 +629,11 @@ struct BrokenLog;
 
 #[async_trait]
 impl IntegrityView for BrokenLog {
-    async fn latest_checkpoint(&self) -> Result<Option<CheckpointSummary>, IntegrityError> {
+    async fn latest_checkpoint(&self, _: &Identity) -> Result<Option<CheckpointSummary>, IntegrityError> {
         Err(IntegrityError { message: "log unreachable".into() })
     }
 
-    async fn event_statuses(&self, _: &[Uuid]) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
+    async fn event_statuses(&self, _: &Identity, _: &[Uuid]) -> Result<HashMap<Uuid, EventIntegrity>, IntegrityError> {
         Err(IntegrityError { message: "log unreachable".into() })
     }
 }

@@ -155,8 +155,9 @@ impl Server {
         let signer =
             Arc::new(auditlog_merkle::NoteSigner::from_seed("browser.test/audit-logs", &[5; 32]).expect("key"));
         let log: Arc<dyn auditlog_store::Store> = store.clone();
-        auditlog_transparency::Sequencer::new(log.clone(), signer.clone()).round(true).await.expect("integrate");
-        let integrity = Arc::new(auditlog_server::LogIntegrity::new(log, signer.verifier()));
+        auditlog_transparency::Sequencer::new(log, signer.clone()).round(true).await.expect("integrate");
+        let service = service.with_log_key(signer.verifier());
+        let integrity = Arc::new(auditlog_server::LogIntegrity::new(service.clone()));
         let state = AppState::new(Arc::new(config), service).with_integrity(integrity);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state, async {

@@ -7,9 +7,10 @@ mod common;
 use auditlog_store::TreeStore;
 use std::sync::Arc;
 
-use auditlog_merkle::{NoteSigner, verify_consistency, verify_inclusion};
+use auditlog_core::{Identity, Role};
+use auditlog_merkle::{NoteSigner, NoteVerifier, verify_consistency, verify_inclusion};
 use auditlog_server::{EventIntegrity, IntegrityView, LogIntegrity};
-use auditlog_store::Store;
+use auditlog_store::{AuditLogService, Store};
 use auditlog_transparency::Sequencer;
 use axum::http::StatusCode;
 use base64::Engine;
@@ -153,22 +154,30 @@ async fn admin_integrity_view_checks_proofs_and_content() {
     let app = App::new();
     let ids = app.seed().await;
     let store: Arc<dyn Store> = app.sqlite.clone().unwrap();
-    let view = LogIntegrity::new(store.clone(), signer().verifier());
-    assert_eq!(view.latest_checkpoint().await.unwrap(), None);
+    let service =
+        |key: NoteVerifier| AuditLogService::new(app.state.service().audit().clone(), store.clone()).with_log_key(key);
+    let view = LogIntegrity::new(service(signer().verifier()));
+    let admin = Identity::with_roles("admin-1", [Role::Admin]);
+    assert_eq!(view.latest_checkpoint(&admin).await.unwrap(), None);
     integrate(&app).await;
-    let cp = view.latest_checkpoint().await.unwrap().unwrap();
+    let cp = view.latest_checkpoint(&admin).await.unwrap().unwrap();
     assert_eq!(cp.tree_size, ids.len() as u64);
     let uuids: Vec<uuid::Uuid> = ids.iter().map(|s| s.parse().unwrap()).collect();
-    let statuses = view.event_statuses(&uuids).await.unwrap();
+    let statuses = view.event_statuses(&admin, &uuids).await.unwrap();
     for (i, id) in uuids.iter().enumerate() {
         assert_eq!(statuses[id], EventIntegrity::Verified { leaf_index: i as u64, tree_size: cp.tree_size });
     }
     // Tampering with a stored event shows on the page.
     let conn = app.sqlite.as_ref().unwrap().connect().unwrap();
     conn.execute("UPDATE audit_events SET message = 'rewritten' WHERE id = ?1", [&ids[1]]).unwrap();
-    assert!(matches!(view.event_status(uuids[1]).await.unwrap(), Some(EventIntegrity::Failed { .. })));
+    assert!(matches!(view.event_status(&admin, uuids[1]).await.unwrap(), Some(EventIntegrity::Failed { .. })));
     // A checkpoint signed by another key is not believed.
     let other =
-        LogIntegrity::new(store, NoteSigner::from_seed("127.0.0.1:5000/audit-logs", &[4; 32]).unwrap().verifier());
-    assert!(other.latest_checkpoint().await.is_err());
+        LogIntegrity::new(service(NoteSigner::from_seed("127.0.0.1:5000/audit-logs", &[4; 32]).unwrap().verifier()));
+    assert!(other.latest_checkpoint(&admin).await.is_err());
+    // The view asks on behalf of the signed-in user: the service's
+    // permission check applies.
+    let nobody = Identity::with_roles("user-9", []);
+    assert!(view.latest_checkpoint(&nobody).await.is_err());
+    assert!(view.event_statuses(&nobody, &uuids).await.is_err());
 }

@@ -15,7 +15,8 @@ use crate::error::StoreError;
 use crate::export::ExportPager;
 use crate::search::{SearchError, SearchParams, SearchPlan, SearchResult};
 use crate::store::Store;
-use auditlog_transparency::{self as transparency, ConsistencyProof, InclusionProof, StoredCheckpoint};
+use auditlog_merkle::NoteVerifier;
+use auditlog_transparency::{self as transparency, ConsistencyProof, InclusionProof, Leaf, StoredCheckpoint};
 
 /// Why a proof cannot be given, with the store's error.
 pub type ProofError = transparency::ProofError<StoreError>;
@@ -47,6 +48,24 @@ pub struct Integrity {
     pub checkpoint_time: Option<Timestamp>,
     /// Whether the latest signed checkpoint includes the event.
     pub in_checkpoint: bool,
+    /// For an event the checkpoint includes, when the service has the log's
+    /// key and the checkpoint's signature verifies: whether the event's
+    /// inclusion proof verifies against the checkpoint's root, with its leaf
+    /// hash recomputed from the event as stored now (`Err` says why not).
+    #[serde(skip)]
+    pub proof: Option<Result<(), String>>,
+}
+
+/// The transparency log's view of a set of events, against its latest
+/// checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStatus {
+    pub checkpoint: Option<StoredCheckpoint>,
+    /// The checkpoint's signature checked with the log's key: `None` without
+    /// a key or a checkpoint.
+    pub signature: Option<Result<(), String>>,
+    /// Every asked-for event.
+    pub events: HashMap<Uuid, Integrity>,
 }
 
 /// The outcome of a create: stored, or deliberately not logged.
@@ -81,11 +100,13 @@ pub enum ImportOutcome {
 pub struct AuditLogService {
     audit: Arc<AuditLog>,
     store: Arc<dyn Store>,
+    /// The transparency log's verifier key, when known.
+    log_key: Option<Arc<NoteVerifier>>,
 }
 
 impl std::fmt::Debug for AuditLogService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditLogService").field("store", &self.store.backend()).finish()
+        f.debug_struct("AuditLogService").field("store", &self.store.backend()).field("log_key", &self.log_key).finish()
     }
 }
 
@@ -103,7 +124,18 @@ fn require(identity: &Identity, permission: Permission) -> Result<(), ServiceErr
 
 impl AuditLogService {
     pub fn new(audit: Arc<AuditLog>, store: Arc<dyn Store>) -> Self {
-        AuditLogService { audit, store }
+        AuditLogService { audit, store, log_key: None }
+    }
+
+    /// With the log's verifier key, [`AuditLogService::integrity_many`]
+    /// checks checkpoint signatures and inclusion proofs.
+    pub fn with_log_key(mut self, key: NoteVerifier) -> Self {
+        self.log_key = Some(Arc::new(key));
+        self
+    }
+
+    pub fn log_key(&self) -> Option<&NoteVerifier> {
+        self.log_key.as_deref()
     }
 
     pub fn audit(&self) -> &Arc<AuditLog> {
@@ -291,19 +323,64 @@ impl AuditLogService {
         Ok(transparency::consistency_proof(self.store.as_ref(), from, to).await?)
     }
 
-    /// Where event `id` stands in the log (the read right: it shows the
-    /// event's own status, no proof material).
-    pub async fn integrity(&self, identity: &Identity, id: Uuid) -> Result<Integrity, ServiceError> {
+    /// Where each of `ids` stands in the log against the latest checkpoint
+    /// (the read right: the events' own status, no proof material). With
+    /// the log's key, the checkpoint's signature is checked and, when it
+    /// verifies, each included event's inclusion proof against its root:
+    /// a fixed number of store reads however many events.
+    pub async fn integrity_many(&self, identity: &Identity, ids: &[Uuid]) -> Result<LogStatus, ServiceError> {
         require(identity, Permission::Read)?;
-        let leaf = self.store.leaf_for_event(id).await?;
-        let cp = self.store.checkpoint(None).await?;
-        let leaf_index = leaf.map(|l| l.index);
-        Ok(Integrity {
-            leaf_index,
-            integrated: leaf_index.is_some(),
-            checkpoint_size: cp.as_ref().map(|c| c.size),
-            checkpoint_time: cp.as_ref().map(|c| c.created),
-            in_checkpoint: matches!((leaf_index, &cp), (Some(i), Some(c)) if i < c.size),
-        })
+        let checkpoint = self.store.checkpoint(None).await?;
+        let signature = match (&self.log_key, &checkpoint) {
+            (Some(key), Some(cp)) => Some(match key.verify(&cp.note) {
+                Ok(c) if c.size == cp.size && c.root == cp.root => Ok(()),
+                Ok(_) | Err(_) => Err(format!("the checkpoint of size {} does not verify with the log's key", cp.size)),
+            }),
+            _ => None,
+        };
+        let leaves: HashMap<Uuid, Leaf> =
+            self.store.leaves_for_events(ids.to_vec()).await?.into_iter().map(|l| (l.event_id, l)).collect();
+        let size = checkpoint.as_ref().map(|c| c.size);
+        let mut events: HashMap<Uuid, Integrity> = ids
+            .iter()
+            .map(|id| {
+                let leaf_index = leaves.get(id).map(|l| l.index);
+                let integrity = Integrity {
+                    leaf_index,
+                    integrated: leaf_index.is_some(),
+                    checkpoint_size: size,
+                    checkpoint_time: checkpoint.as_ref().map(|c| c.created),
+                    in_checkpoint: matches!((leaf_index, size), (Some(i), Some(n)) if i < n),
+                    proof: None,
+                };
+                (*id, integrity)
+            })
+            .collect();
+        if let (Some(Ok(())), Some(cp)) = (&signature, &checkpoint) {
+            let included: Vec<&Leaf> = leaves.values().filter(|l| l.index < cp.size).collect();
+            let stored: HashMap<Uuid, Event> = self
+                .store
+                .get_many(included.iter().map(|l| l.event_id).collect())
+                .await?
+                .into_iter()
+                .map(|e| (e.id, e))
+                .collect();
+            let indexes: Vec<u64> = included.iter().map(|l| l.index).collect();
+            let paths = transparency::inclusion_paths(self.store.as_ref(), &indexes, cp.size).await?;
+            for (leaf, path) in included.into_iter().zip(paths) {
+                let proof = match stored.get(&leaf.event_id) {
+                    None => Err("the event is gone from the database".to_owned()),
+                    Some(e) if transparency::leaf_hash_of(e) != leaf.hash => {
+                        Err("the event changed after it was logged".to_owned())
+                    }
+                    Some(_) => auditlog_merkle::verify_inclusion(&leaf.hash, leaf.index, cp.size, &path, &cp.root)
+                        .map_err(|e| format!("the inclusion proof does not verify: {e}")),
+                };
+                if let Some(i) = events.get_mut(&leaf.event_id) {
+                    i.proof = Some(proof);
+                }
+            }
+        }
+        Ok(LogStatus { checkpoint, signature, events })
     }
 }

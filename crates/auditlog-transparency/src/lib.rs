@@ -30,8 +30,8 @@ use uuid::Uuid;
 
 pub use auditlog_merkle::Hash;
 pub use proof::{
-    ConsistencyProof, InclusionProof, ProofError, consistency_proof, inclusion_path, inclusion_proof, latest_size,
-    root_at,
+    ConsistencyProof, InclusionProof, ProofError, consistency_proof, inclusion_path, inclusion_paths, inclusion_proof,
+    latest_size, root_at,
 };
 pub use sequencer::{Round, Sequencer};
 pub use verify::{Finding, VerifyReport, verify_database};
@@ -58,6 +58,10 @@ pub trait TreeStore: Send + Sync {
 
     /// The leaf of an event, once integrated.
     async fn leaf_for_event(&self, id: Uuid) -> Result<Option<Leaf>, Self::Error>;
+
+    /// The leaves of those of `ids` that are integrated, in no particular
+    /// order (one query: a page of events).
+    async fn leaves_for_events(&self, ids: Vec<Uuid>) -> Result<Vec<Leaf>, Self::Error>;
 
     /// Leaves from index `from` on, in order, each with its event's stored
     /// row (`None` when the row is gone).

@@ -96,6 +96,31 @@ pub async fn inclusion_path<S: TreeStore + ?Sized>(
     Ok(plan.assemble(&fetched).map_err(|e| S::Error::from(TreeError::from(e)))?)
 }
 
+/// The proof hashes of each of the leaves `indexes` in the tree of
+/// `tree_size` leaves (each below it), with every node they need read in
+/// one call to the store: a page of events costs one read, not one each.
+pub async fn inclusion_paths<S: TreeStore + ?Sized>(
+    store: &S,
+    indexes: &[u64],
+    tree_size: u64,
+) -> Result<Vec<Vec<Hash>>, ProofError<S::Error>> {
+    let plans = indexes
+        .iter()
+        .map(|i| auditlog_merkle::inclusion_proof_plan(*i, tree_size).map_err(|e| ProofError::Sizes(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ids: Vec<NodeId> = plans.iter().flat_map(|p| p.node_ids().iter().copied()).collect();
+    ids.sort_unstable_by_key(|id| (id.level, id.index));
+    ids.dedup();
+    let fetched: std::collections::HashMap<NodeId, Hash> = ids.iter().copied().zip(fetch(store, &ids).await?).collect();
+    plans
+        .iter()
+        .map(|plan| {
+            let hashes: Vec<Hash> = plan.node_ids().iter().map(|id| fetched[id]).collect();
+            Ok(plan.assemble(&hashes).map_err(|e| S::Error::from(TreeError::from(e)))?)
+        })
+        .collect()
+}
+
 /// The inclusion proof of event `id` in the tree of `tree_size` leaves (the
 /// latest checkpoint's by default). An event without a leaf is
 /// [`ProofError::NotIntegrated`]: the log does not know whether such an id

@@ -94,9 +94,9 @@ pub async fn run(explicit_config: Option<&Path>, loaded: Loaded, args: Args) -> 
     // The transparency log: its key (generated on first start), the
     // sequencer, and the admin page's view of it.
     let signer = Arc::new(crate::keys::load_or_create(&loaded)?);
-    let integrity = auditlog_server::LogIntegrity::new(store.clone(), signer.verifier());
-    let state =
-        AppState::new(Arc::new(config), AuditLogService::new(audit, store.clone())).with_integrity(Arc::new(integrity));
+    let service = AuditLogService::new(audit, store.clone()).with_log_key(signer.verifier());
+    let integrity = auditlog_server::LogIntegrity::new(service.clone());
+    let state = AppState::new(Arc::new(config), service).with_integrity(Arc::new(integrity));
     println!("listening on http://{addr}");
     tracing::info!(%addr, store = %database.location(), "auditlog serving");
     let background = jobs::Jobs::start(&database, &loaded.config);

@@ -61,7 +61,9 @@ impl Changes {
 }
 
 pub(crate) async fn page(State(state): State<AppState>, signed_in: SignedIn, Path(raw): Path<String>) -> Response {
-    let layout = Layout::new("Audit event", Some(&signed_in)).with_checkpoint(state.integrity.as_deref()).await;
+    let layout = Layout::new("Audit event", Some(&signed_in))
+        .with_checkpoint(state.integrity.as_deref(), &signed_in.identity)
+        .await;
     let Ok(id) = Uuid::parse_str(&raw) else {
         let err = ApiError::BadRequest(format!(
             "Invalid event id {raw:?}: expected a UUID like 01936f7e-8b4a-7c3e-9d2a-5f1e2b3c4d5e."
@@ -73,7 +75,7 @@ pub(crate) async fn page(State(state): State<AppState>, signed_in: SignedIn, Pat
         Err(e) => return error_page(layout, e.into()),
     };
     let integrity = match &state.integrity {
-        Some(view) => match view.event_status(id).await {
+        Some(view) => match view.event_status(&signed_in.identity, id).await {
             Ok(status) => status.as_ref().map(IntegrityBadge::new),
             Err(e) => {
                 tracing::warn!(error = %e, "integrity provider: event status unavailable");

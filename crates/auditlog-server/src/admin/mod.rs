@@ -92,9 +92,13 @@ impl Layout {
     }
 
     /// Asks the integrity provider (if any) for the header badge.
-    pub(crate) async fn with_checkpoint(mut self, integrity: Option<&dyn IntegrityView>) -> Layout {
+    pub(crate) async fn with_checkpoint(
+        mut self,
+        integrity: Option<&dyn IntegrityView>,
+        identity: &auditlog_core::Identity,
+    ) -> Layout {
         if let Some(view) = integrity {
-            self.checkpoint = Some(checkpoint_view(view.latest_checkpoint().await));
+            self.checkpoint = Some(checkpoint_view(view.latest_checkpoint(identity).await));
         }
         self
     }

@@ -148,7 +148,8 @@ fn first_page(params: SearchParams) -> SearchParams {
 
 pub(crate) async fn page(State(state): State<AppState>, signed_in: SignedIn, RawQuery(query): RawQuery) -> Response {
     let raw = query.unwrap_or_default();
-    let layout = Layout::new("Audit logs", Some(&signed_in)).with_checkpoint(state.integrity.as_deref());
+    let layout =
+        Layout::new("Audit logs", Some(&signed_in)).with_checkpoint(state.integrity.as_deref(), &signed_in.identity);
     let (params, layout, outcome) = match SearchQuery::parse(&raw) {
         Ok(SearchQuery { params }) => {
             let (layout, result) = tokio::join!(layout, state.service.search(&signed_in.identity, &params));
@@ -161,7 +162,7 @@ pub(crate) async fn page(State(state): State<AppState>, signed_in: SignedIn, Raw
             let statuses = match &state.integrity {
                 Some(view) => {
                     let ids: Vec<Uuid> = result.hits.iter().map(|e| e.id).collect();
-                    Some(view.event_statuses(&ids).await)
+                    Some(view.event_statuses(&signed_in.identity, &ids).await)
                 }
                 None => None,
             };

@@ -21,8 +21,8 @@ pub(crate) async fn read(
     let event = state.service.read(&auth.identity, id).await?;
     let mut body = event.to_api_json(&state.base_url);
     if wants_integrity(&query)? {
-        body["integrity"] = serde_json::to_value(state.service.integrity(&auth.identity, id).await?)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let integrity = state.service.integrity_many(&auth.identity, &[id]).await?.events.remove(&id);
+        body["integrity"] = serde_json::to_value(integrity).map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     Ok(format.respond(StatusCode::OK, &body))
 }

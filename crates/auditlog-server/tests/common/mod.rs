@@ -272,6 +272,9 @@ impl TreeStore for BrokenStore {
     async fn leaf_for_event(&self, _: Uuid) -> Result<Option<auditlog_transparency::Leaf>, StoreError> {
         Err((self.0)())
     }
+    async fn leaves_for_events(&self, _: Vec<Uuid>) -> Result<Vec<auditlog_transparency::Leaf>, StoreError> {
+        Err((self.0)())
+    }
     async fn leaves_with_events(
         &self,
         _: u64,

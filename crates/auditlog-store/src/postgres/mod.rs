@@ -494,6 +494,13 @@ impl TreeStore for PgStore {
         tree::leaf_for_event(&**self.client().await?, id).await
     }
 
+    async fn leaves_for_events(&self, ids: Vec<Uuid>) -> Result<Vec<auditlog_transparency::Leaf>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        tree::leaves_for_events(&**self.client().await?, &ids).await
+    }
+
     async fn leaves_with_events(
         &self,
         from: u64,

@@ -188,6 +188,17 @@ pub(super) async fn leaf_for_event(c: &(impl GenericClient + Sync), id: Uuid) ->
     rows.first().map(row_to_leaf).transpose()
 }
 
+pub(super) async fn leaves_for_events(c: &(impl GenericClient + Sync), ids: &[Uuid]) -> Result<Vec<Leaf>, StoreError> {
+    let rows = c
+        .query_typed(
+            &format!("SELECT {LEAF_COLUMNS} FROM audit_leaves l WHERE l.event_id = ANY($1)"),
+            &[(&ids, Type::UUID_ARRAY)],
+        )
+        .await
+        .map_err(map_pg)?;
+    rows.iter().map(row_to_leaf).collect()
+}
+
 pub(super) async fn leaves_with_events(
     c: &(impl GenericClient + Sync),
     from: u64,

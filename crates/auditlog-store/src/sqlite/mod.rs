@@ -619,6 +619,14 @@ impl TreeStore for SqliteStore {
         self.read(move |c| tree::leaf_for_event(c, id)).await
     }
 
+    async fn leaves_for_events(&self, ids: Vec<Uuid>) -> Result<Vec<auditlog_transparency::Leaf>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = json_ids(&ids)?;
+        self.read(move |c| tree::leaves_for_events(c, &ids)).await
+    }
+
     async fn leaves_with_events(
         &self,
         from: u64,

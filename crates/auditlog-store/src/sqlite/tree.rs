@@ -159,6 +159,20 @@ pub(super) fn leaf_for_event(conn: &Connection, id: Uuid) -> Result<Option<Leaf>
     }
 }
 
+pub(super) fn leaves_for_events(conn: &Connection, ids: &str) -> Result<Vec<Leaf>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {LEAF_COLUMNS} FROM audit_leaves l WHERE l.event_id IN (SELECT value FROM json_each(?1))"
+        ))
+        .map_err(map_err)?;
+    let mut rows = stmt.query([ids]).map_err(map_err)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(map_err)? {
+        out.push(row_to_leaf(r)?);
+    }
+    Ok(out)
+}
+
 pub(super) fn leaves_with_events(
     conn: &Connection,
     from: u64,
