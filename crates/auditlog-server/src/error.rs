@@ -198,18 +198,18 @@ impl From<ProofError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(_) => ApiError::Unavailable {
+            StoreError::Unavailable { .. } => ApiError::Unavailable {
                 message: "The database is unavailable; retry later.",
                 retry_after_secs: 5,
-                cause: e.to_string(),
+                cause: e.report(),
             },
             StoreError::Locked { .. } => ApiError::Unavailable {
                 message: "The database is busy; retry shortly.",
                 retry_after_secs: 1,
-                cause: e.to_string(),
+                cause: e.report(),
             },
             StoreError::Duplicate(_) => ApiError::Conflict(e.to_string()),
-            StoreError::Open { .. } | StoreError::Internal(_) => ApiError::Internal(e.to_string()),
+            StoreError::Open { .. } | StoreError::Internal { .. } => ApiError::Internal(e.report()),
         }
     }
 }

@@ -44,7 +44,7 @@ async fn one_log_line_per_request_without_tokens() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let app = App::new();
-    let broken = App::with_store(config(), Arc::new(BrokenStore(|| StoreError::Internal("disk on fire".into()))));
+    let broken = App::with_store(config(), Arc::new(BrokenStore(|| StoreError::internal("disk on fire"))));
     let wrong = "al_wrong-token-do-not-log";
     // (request id, app, request, method, path, status)
     let cases = [

@@ -25,8 +25,7 @@ async fn health_reports_the_store() {
     assert_eq!(res.content_type(), JSON);
     assert_eq!(res.json, json!({"status": "ok", "store": "sqlite"}));
 
-    let broken =
-        App::with_store(config(), Arc::new(BrokenStore(|| StoreError::Unavailable("connection refused".into()))));
+    let broken = App::with_store(config(), Arc::new(BrokenStore(|| StoreError::unavailable("connection refused"))));
     let res = broken.send(call("GET", "/health")).await;
     assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.json, json!({"status": "unavailable", "store": "sqlite"}));
@@ -38,25 +37,15 @@ async fn health_reports_the_store() {
 async fn store_failures_map_to_5xx_without_details() {
     type Case = (fn() -> StoreError, u16, &'static str, Option<&'static str>);
     let cases: [Case; 4] = [
-        (
-            || StoreError::Unavailable("connection refused".into()),
-            503,
-            "The database is unavailable; retry later.",
-            Some("5"),
-        ),
+        (|| StoreError::unavailable("connection refused"), 503, "The database is unavailable; retry later.", Some("5")),
         (
             || StoreError::Locked { location: "/secret/path.db".into(), waited_ms: 10 },
             503,
             "The database is busy; retry shortly.",
             Some("1"),
         ),
-        (|| StoreError::Internal("disk on fire at /secret/path.db".into()), 500, "Internal server error.", None),
-        (
-            || StoreError::Open { location: "/secret/path.db".into(), message: "not a database".into() },
-            500,
-            "Internal server error.",
-            None,
-        ),
+        (|| StoreError::internal("disk on fire at /secret/path.db"), 500, "Internal server error.", None),
+        (|| StoreError::open("/secret/path.db", "not a database", None), 500, "Internal server error.", None),
     ];
     for (make, status, message, retry_after) in cases {
         let app = App::with_store(config(), Arc::new(BrokenStore(make)));

@@ -326,7 +326,7 @@ async fn unreachable_database_fails_fast_with_unavailable() {
         store.maintain_partitions(Timestamp::now()).await.err(),
     ];
     for r in results {
-        assert!(matches!(r, Some(StoreError::Unavailable(_))), "{r:?}");
+        assert!(matches!(r, Some(StoreError::Unavailable { .. })), "{r:?}");
     }
     let msg = store.health().await.unwrap_err().to_string();
     assert!(msg.starts_with("the database is unavailable: postgres://127.0.0.1:1/test"), "{msg}");
@@ -369,6 +369,9 @@ pg_test!(a_statement_timeout_is_unavailable, |schema| {
     let tx = blocker.transaction().await.unwrap();
     tx.batch_execute("LOCK TABLE audit_counts IN ACCESS EXCLUSIVE MODE").await.unwrap();
     let err = store.insert(events("draft.edit", &["2026-01-06T00:00:00Z"])).await.unwrap_err();
-    assert!(matches!(&err, StoreError::Unavailable(m) if m.contains("did not answer in time")), "{err}");
+    assert!(
+        matches!(&err, StoreError::Unavailable { message: m, .. } if m.contains("did not answer in time")),
+        "{err}"
+    );
     tx.rollback().await.unwrap();
 });

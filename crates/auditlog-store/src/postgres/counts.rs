@@ -58,7 +58,7 @@ pub(super) const CELLS: &str =
 
 /// A `resource_type, action, count` row.
 pub(super) fn cell(r: &tokio_postgres::Row) -> Result<FacetCell, StoreError> {
-    let bad = |e: tokio_postgres::Error| StoreError::internal(format!("unreadable facet count: {e}"));
+    let bad = |e: tokio_postgres::Error| StoreError::internal_from("unreadable facet count", e);
     let count: i64 = r.try_get(2).map_err(bad)?;
     Ok(FacetCell { resource_type: r.try_get(0).map_err(bad)?, action: r.try_get(1).map_err(bad)?, count: count as u64 })
 }

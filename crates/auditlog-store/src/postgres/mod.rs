@@ -109,9 +109,8 @@ impl PgStore {
     /// A store for a `postgres://` URL. Opens no connection yet: the first
     /// call that needs one does (see [`PgStore::migrate`]).
     pub fn connect(url: &str, opts: PgOptions) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Open {
-            location: "PostgreSQL".into(),
-            message: format!("the database URL is not a valid PostgreSQL URL: {e}"),
+        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::open("PostgreSQL", "the database URL is not a valid PostgreSQL URL", Some(e.into()))
         })?;
         Self::connect_with(config, opts)
     }
@@ -142,7 +141,7 @@ impl PgStore {
             .recycle_timeout(Some(opts.connect_timeout))
             .runtime(Runtime::Tokio1)
             .build()
-            .map_err(|e| StoreError::Open { location: location.clone(), message: e.to_string() })?;
+            .map_err(|e| StoreError::open(&location, "cannot set up the connection pool", Some(e.into())))?;
         Ok(PgStore { pool, location, commits: opts.commits })
     }
 
@@ -165,7 +164,7 @@ impl PgStore {
     /// A pooled connection, or why there is none.
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         self.pool.get().await.map_err(|e| match e {
-            PoolError::Timeout(kind) => StoreError::Unavailable(format!(
+            PoolError::Timeout(kind) => StoreError::unavailable(format!(
                 "no database connection to {} within the timeout ({})",
                 self.location,
                 match kind {
@@ -176,17 +175,21 @@ impl PgStore {
             )),
             PoolError::Backend(e) => match e.as_db_error().map(|d| d.code().code()) {
                 // Wrong password, unknown role or database: not transient.
-                Some(code) if code.starts_with("28") || code == "3D000" => {
-                    StoreError::Open { location: self.location.clone(), message: e.to_string() }
-                }
+                Some(code) if code.starts_with("28") || code == "3D000" => StoreError::open(
+                    &self.location,
+                    "the server refused the login or does not have the database",
+                    Some(e.into()),
+                ),
                 _ => match map_pg(e) {
-                    StoreError::Unavailable(m) => StoreError::Unavailable(format!("{}: {m}", self.location)),
+                    StoreError::Unavailable { message, source } => {
+                        StoreError::Unavailable { message: format!("{}: {message}", self.location), source }
+                    }
                     other => other,
                 },
             },
-            PoolError::Closed => StoreError::Unavailable("the connection pool is closed".into()),
+            PoolError::Closed => StoreError::unavailable("the connection pool is closed"),
             PoolError::NoRuntimeSpecified => StoreError::internal("the connection pool has no runtime"),
-            PoolError::PostCreateHook(e) => StoreError::Unavailable(e.to_string()),
+            PoolError::PostCreateHook(e) => StoreError::unavailable_from("a new connection failed its setup", e),
         })
     }
 }
@@ -207,22 +210,22 @@ fn describe(config: &tokio_postgres::Config) -> String {
 pub(crate) fn map_pg(e: tokio_postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
-        let message = match db.detail() {
-            Some(d) => format!("{} ({d})", db.message()),
-            None => db.message().to_owned(),
-        };
         return if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
-            StoreError::Unavailable(message)
+            StoreError::unavailable_from(format!("the server cannot serve the connection [SQLSTATE {code}]"), e)
         } else if code == "57014" {
-            StoreError::Unavailable(format!("the database did not answer in time: {message}"))
+            StoreError::unavailable_from("the database did not answer in time", e)
         } else if code == "55P03" {
-            StoreError::Unavailable(format!("the database is busy: {message}"))
+            StoreError::unavailable_from("the database is busy", e)
         } else {
-            StoreError::Internal(format!("{message} [SQLSTATE {code}]"))
+            StoreError::internal_from(format!("the statement failed [SQLSTATE {code}]"), e)
         };
     }
     let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-    if e.is_closed() || io { StoreError::Unavailable(e.to_string()) } else { StoreError::Internal(e.to_string()) }
+    if e.is_closed() || io {
+        StoreError::unavailable_from("the connection to the server failed", e)
+    } else {
+        StoreError::internal_from("the PostgreSQL client failed", e)
+    }
 }
 
 /// Writes events with their full-text vectors and facet count deltas, in
@@ -247,7 +250,7 @@ pub async fn insert_events(c: &(impl GenericClient + Sync), events: &[Event]) ->
         .iter()
         .map(|e| serde_json::to_string(&e.metadata))
         .collect::<Result<_, _>>()
-        .map_err(StoreError::internal)?;
+        .map_err(|e| StoreError::internal_from("cannot write an event's metadata as JSON", e))?;
     let message: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
     let fts: Vec<String> = events.iter().map(dialect::tsvector).collect();
     let leaves: Vec<auditlog_transparency::Hash> = events.iter().map(auditlog_transparency::leaf_hash_of).collect();
@@ -310,12 +313,12 @@ fn row_to_event(r: &Row) -> Result<Event, StoreError> {
 
 /// An event from the `EVENT_COLUMNS` of a row, starting at column `at`.
 pub(crate) fn row_to_event_at(r: &Row, at: usize) -> Result<Event, StoreError> {
-    let bad = |e: tokio_postgres::Error| StoreError::Internal(format!("unreadable stored event: {e}"));
+    let bad = |e: tokio_postgres::Error| StoreError::internal_from("unreadable stored event", e);
     let id: Uuid = r.try_get(at).map_err(bad)?;
     let created: chrono::DateTime<chrono::Utc> = r.try_get(at + 1).map_err(bad)?;
     let metadata = match r.try_get::<_, serde_json::Value>(at + 8).map_err(bad)? {
         serde_json::Value::Object(m) => m,
-        other => return Err(StoreError::Internal(format!("event {id}: metadata is not an object: {other}"))),
+        other => return Err(StoreError::internal(format!("event {id}: metadata is not an object: {other}"))),
     };
     Ok(Event {
         id,
@@ -334,7 +337,7 @@ pub(crate) fn row_to_event_at(r: &Row, at: usize) -> Result<Event, StoreError> {
 
 /// Column `i` of a row, or why it cannot be read (never a panic).
 pub(crate) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, StoreError> {
-    r.try_get(i).map_err(|e| StoreError::internal(format!("unreadable column {i}: {e}")))
+    r.try_get(i).map_err(|e| StoreError::internal_from(format!("unreadable column {i}"), e))
 }
 
 /// The parameters of built SQL with their types.
@@ -435,7 +438,7 @@ impl EventStore for PgStore {
             .map_err(map_pg)?;
         rows.first()
             .map(|r| {
-                let bad = |e: tokio_postgres::Error| StoreError::internal(format!("unreadable stored user: {e}"));
+                let bad = |e: tokio_postgres::Error| StoreError::internal_from("unreadable stored user", e);
                 Ok(User {
                     id: r.try_get(0).map_err(bad)?,
                     username: r.try_get(1).map_err(bad)?,

@@ -96,7 +96,9 @@ impl PgStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let open_err = |e: tokio_postgres::Error| match map_pg(e) {
-            StoreError::Internal(message) => StoreError::Open { location: self.location().to_owned(), message },
+            StoreError::Internal { message, source } => {
+                StoreError::Open { location: self.location().to_owned(), message, source }
+            }
             other => other,
         };
         let tx = client.transaction().await.map_err(open_err)?;
@@ -118,12 +120,13 @@ impl PgStore {
             .map_err(open_err)?
             .get(0);
         if version > LATEST {
-            return Err(StoreError::Open {
-                location: self.location().to_owned(),
-                message: format!(
+            return Err(StoreError::open(
+                self.location(),
+                format!(
                     "its schema version {version} is newer than this auditlog supports ({LATEST}); upgrade auditlog"
                 ),
-            });
+                None,
+            ));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.batch_execute(sql).await.map_err(open_err)?;

@@ -168,7 +168,7 @@ impl TreeTx for Tree<'_, '_> {
 }
 
 fn row_to_leaf(r: &tokio_postgres::Row) -> Result<Leaf, StoreError> {
-    let bad = |e: tokio_postgres::Error| StoreError::Internal(format!("unreadable leaf: {e}"));
+    let bad = |e: tokio_postgres::Error| StoreError::internal_from("unreadable leaf", e);
     let ts = |d: chrono::DateTime<chrono::Utc>| Timestamp::from_datetime(d);
     Ok(Leaf {
         index: r.try_get::<_, i64>(0).map_err(bad)? as u64,

@@ -65,25 +65,21 @@ pub fn path_from_url(url: &str) -> Option<PathBuf> {
 pub fn open_connection(path: &Path, opts: &SqliteOptions) -> Result<Connection, StoreError> {
     let location = path.display().to_string();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-            location: location.clone(),
-            message: format!("cannot create the directory {}: {e}", dir.display()),
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::open(&location, format!("cannot create the directory {}", dir.display()), Some(e.into()))
         })?;
     }
     let err = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Locked { location: location.clone(), waited_ms: opts.busy_timeout.as_millis() as u64 }
         }
-        _ => StoreError::Open { location: location.clone(), message: schema::describe(&e) },
+        _ => StoreError::open(&location, schema::describe(&e), Some(e.into())),
     };
     let conn = Connection::open(path).map_err(err)?;
     conn.busy_timeout(opts.busy_timeout).map_err(err)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(err)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Open {
-            location,
-            message: format!("cannot switch to WAL mode (journal mode is {mode})"),
-        });
+        return Err(StoreError::open(location, format!("cannot switch to WAL mode (journal mode is {mode})"), None));
     }
     let sync = match opts.synchronous {
         SqliteSync::Full => "FULL",
@@ -131,7 +127,7 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("auditlog-sqlite-writer".into())
             .spawn(move || writer_loop(conn, rx, commits.as_deref()))
-            .map_err(StoreError::internal)?;
+            .map_err(|e| StoreError::internal_from("cannot start the SQLite writer thread", e))?;
         Ok(SqliteStore {
             readers: Arc::new(ReaderPool { path: path.clone(), opts: opts.clone(), idle: Mutex::new(Vec::new()) }),
             path,
@@ -179,7 +175,9 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || pool.with(f)).await.map_err(StoreError::internal)?
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| StoreError::internal_from("a read failed", e))?
     }
 }
 
@@ -301,7 +299,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StoreError::Locked { location: "(open database)".into(), waited_ms: 0 }
         }
-        _ => StoreError::Internal(schema::describe(&e)),
+        _ => StoreError::internal_from(schema::describe(&e), e),
     }
 }
 
@@ -376,7 +374,8 @@ pub fn insert_events(conn: &Connection, events: &[Event], text: TextIndex) -> Re
     let mut id_buf = Uuid::encode_buffer();
     for e in events {
         let id: &str = e.id.hyphenated().encode_lower(&mut id_buf);
-        let metadata = serde_json::to_string(&e.metadata).map_err(StoreError::internal)?;
+        let metadata = serde_json::to_string(&e.metadata)
+            .map_err(|err| StoreError::internal_from("cannot write an event's metadata as JSON", err))?;
         ins.execute(params![
             id,
             e.created.as_micros(),
@@ -470,7 +469,8 @@ pub fn search_on(conn: &Connection, plan: &SearchPlan) -> Result<StoreHits, Stor
 
 /// Ids as a JSON array, for `json_each`: one parameter for any number.
 fn json_ids(ids: &[Uuid]) -> Result<String, StoreError> {
-    serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).map_err(StoreError::internal)
+    serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .map_err(|e| StoreError::internal_from("cannot write ids as JSON", e))
 }
 
 struct ReaderPool {

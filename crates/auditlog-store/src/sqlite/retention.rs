@@ -47,14 +47,16 @@ impl SqliteStore {
     /// Takes the retention lock, or `None` when another run holds it.
     pub async fn try_retention_lock(&self) -> Result<Option<RetentionLock>, StoreError> {
         let path = self.retention_lock_path();
-        tokio::task::spawn_blocking(move || try_lock(&path)).await.map_err(StoreError::internal)?
+        tokio::task::spawn_blocking(move || try_lock(&path))
+            .await
+            .map_err(|e| StoreError::internal_from("taking the retention lock failed", e))?
     }
 }
 
 fn try_lock(path: &Path) -> Result<Option<RetentionLock>, StoreError> {
-    let open_err = |e: rusqlite::Error| StoreError::Open {
-        location: path.display().to_string(),
-        message: format!("cannot use the retention lock file: {}", schema::describe(&e)),
+    let open_err = |e: rusqlite::Error| {
+        let message = format!("cannot use the retention lock file: {}", schema::describe(&e));
+        StoreError::open(path.display().to_string(), message, Some(e.into()))
     };
     let conn = Connection::open(path).map_err(open_err)?;
     conn.busy_timeout(Duration::ZERO).map_err(open_err)?;
@@ -182,7 +184,7 @@ fn expire_events(conn: &Connection, rows: &[Expiring]) -> Result<(), StoreError>
     let mut counts: HashMap<(&str, &str), i64> = HashMap::new();
     for r in rows {
         let metadata: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&r.metadata)
-            .map_err(|e| StoreError::internal(format!("bad stored metadata of event #{}: {e}", r.seq)))?;
+            .map_err(|e| StoreError::internal_from(format!("bad stored metadata of event #{}", r.seq), e))?;
         for l in flatten_metadata(&metadata) {
             leaf.execute(params![l.path, l.value, r.seq]).map_err(map_err)?;
         }

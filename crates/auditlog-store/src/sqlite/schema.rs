@@ -103,15 +103,14 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the schema up to date; a no-op when it already is.
 pub fn migrate(conn: &mut Connection, location: &str) -> Result<(), StoreError> {
-    let open_err = |e: rusqlite::Error| StoreError::Open { location: location.to_owned(), message: describe(&e) };
+    let open_err = |e: rusqlite::Error| StoreError::open(location, describe(&e), Some(e.into()));
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(open_err)?;
     if version > LATEST {
-        return Err(StoreError::Open {
-            location: location.to_owned(),
-            message: format!(
-                "its schema version {version} is newer than this auditlog supports ({LATEST}); upgrade auditlog"
-            ),
-        });
+        return Err(StoreError::open(
+            location,
+            format!("its schema version {version} is newer than this auditlog supports ({LATEST}); upgrade auditlog"),
+            None,
+        ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(open_err)?;
@@ -128,18 +127,17 @@ pub fn migrate(conn: &mut Connection, location: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// A readable sentence for common SQLite failures.
-pub fn describe(e: &rusqlite::Error) -> String {
+/// A readable sentence for common SQLite failures; SQLite's own message
+/// stays the error's source.
+pub fn describe(e: &rusqlite::Error) -> &'static str {
     use rusqlite::ErrorCode;
     match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => "the file is not an SQLite database".into(),
-        Some(ErrorCode::CannotOpen) => "the file cannot be opened (check the path and its permissions)".into(),
-        Some(ErrorCode::ReadOnly) => "the file is read-only".into(),
-        Some(ErrorCode::PermissionDenied) => "permission denied".into(),
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
-            "the database is locked by another process".into()
-        }
-        Some(ErrorCode::DatabaseCorrupt) => "the database file is corrupt".into(),
-        _ => e.to_string(),
+        Some(ErrorCode::NotADatabase) => "the file is not an SQLite database",
+        Some(ErrorCode::CannotOpen) => "the file cannot be opened (check the path and its permissions)",
+        Some(ErrorCode::ReadOnly) => "the file is read-only",
+        Some(ErrorCode::PermissionDenied) => "permission denied",
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => "the database is locked by another process",
+        Some(ErrorCode::DatabaseCorrupt) => "the database file is corrupt",
+        _ => "SQLite reported an error",
     }
 }

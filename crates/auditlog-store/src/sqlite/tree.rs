@@ -84,7 +84,7 @@ impl TreeTx for Tree<'_, '_> {
                 (Some(id), Some(created), Some(hash)) => PendingLeaf {
                     event_id: id
                         .parse()
-                        .map_err(|e| StoreError::internal(format!("bad pending event id {id:?}: {e}")))?,
+                        .map_err(|e| StoreError::internal_from(format!("bad pending event id {id:?}"), e))?,
                     created,
                     hash: hash_of(hash)?,
                 },
@@ -140,7 +140,7 @@ fn row_to_leaf(r: &rusqlite::Row<'_>) -> Result<Leaf, StoreError> {
     };
     Ok(Leaf {
         index: r.get::<_, i64>(0).map_err(map_err)? as u64,
-        event_id: id.parse().map_err(|e| StoreError::internal(format!("bad event id {id:?} in the log: {e}")))?,
+        event_id: id.parse().map_err(|e| StoreError::internal_from(format!("bad event id {id:?} in the log"), e))?,
         hash: hash_of(r.get(2).map_err(map_err)?)?,
         created: ts(3)?.ok_or_else(|| StoreError::internal("a leaf without a time"))?,
         integrated: ts(4)?.ok_or_else(|| StoreError::internal("a leaf without a time"))?,
@@ -202,7 +202,7 @@ pub(super) fn unlogged_events(conn: &Connection, limit: usize) -> Result<Vec<Uui
         .map_err(map_err)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
-    ids.iter().map(|s| s.parse().map_err(|e| StoreError::internal(format!("bad event id {s:?}: {e}")))).collect()
+    ids.iter().map(|s| s.parse().map_err(|e| StoreError::internal_from(format!("bad event id {s:?}"), e))).collect()
 }
 
 pub(super) fn pending_count(conn: &Connection) -> Result<u64, StoreError> {
