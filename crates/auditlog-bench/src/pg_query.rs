@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auditlog_core::{Config, Event, Identity, Resource, Timestamp, User};
+use auditlog_store::SearchParams;
 use auditlog_store::postgres::PgStore;
-use auditlog_store::search::{SearchParams, Sort};
+use auditlog_store::search::Sort;
 use auditlog_store::{AuditLogService, Store};
 use serde_json::json;
 use tokio_postgres::Statement;

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use auditlog_core::{Config, Identity};
 use auditlog_demo::{DemoOptions, demo_audit_log, demo_users, generate};
-use auditlog_store::search::{SearchParams, Sort};
+use auditlog_store::SearchParams;
+use auditlog_store::search::Sort;
 use auditlog_store::sqlite::{SqliteOptions, SqliteStore};
 use auditlog_store::{AuditLogService, Store};
 use rusqlite::Connection;

@@ -5,7 +5,7 @@
 //! through the [`ErrorCause`] response extension.
 
 use auditlog_core::{FieldError, ValidationError};
-use auditlog_store::search::SearchError;
+use auditlog_store::SearchError;
 use auditlog_store::service::ProofError;
 use auditlog_store::{QueryError, ServiceError, StoreError};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};

@@ -1,5 +1,5 @@
 //! Exporting every event a search matches, oldest first, past the search's
-//! result window (`page * size` at most [`crate::search::MAX_RESULTS`]). Pages are fetched by time (keyset): each page asks
+//! result window (`page * size` at most [`crate::service::MAX_RESULTS`]). Pages are fetched by time (keyset): each page asks
 //! for events at or after the last page's newest `created` and skips the
 //! ones already returned at exactly that instant, so the last page of a
 //! million costs what the first one does.
@@ -10,7 +10,8 @@ use auditlog_core::{Event, Timestamp};
 
 use crate::error::StoreError;
 use crate::lower::Cond;
-use crate::search::{SearchError, SearchParams, SearchPlan, Sort};
+use crate::search::{SearchPlan, Sort};
+use crate::service::{SearchError, SearchParams};
 use crate::store::Store;
 
 /// Events per page unless the caller says otherwise.
@@ -33,7 +34,7 @@ pub struct ExportPager {
 impl ExportPager {
     pub fn new(store: Arc<dyn Store>, params: &SearchParams, page: u64) -> Result<ExportPager, SearchError> {
         let params = SearchParams { sort: Sort::Oldest, page: 1, size: 1, ..params.clone() };
-        let mut plan = SearchPlan::new(&params, Timestamp::now())?;
+        let mut plan = params.plan(Timestamp::now())?;
         plan.aggregate = false;
         plan.scoring.clear();
         let query = plan.base.clone();

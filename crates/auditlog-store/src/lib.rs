@@ -23,6 +23,6 @@ pub mod store;
 
 pub use error::{QueryError, QueryErrorKind, StoreError};
 pub use retention::{RetentionMode, RetentionPolicy, RetentionReport};
-pub use search::{SearchParams, SearchPlan, SearchResult, Sort};
-pub use service::{AuditLogService, Created, ServiceError};
+pub use search::{SearchPlan, SearchResult, Sort};
+pub use service::{AuditLogService, Created, SearchError, SearchParams, ServiceError};
 pub use store::{EventStore, RetentionStore, Store, TreeStore};

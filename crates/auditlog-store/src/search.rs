@@ -1,19 +1,16 @@
-//! Search: the parameters of SPEC 5.1, their translation into a store-level
-//! [`SearchPlan`], and the facet aggregations of the reference.
+//! Search as stores see it: a [`SearchPlan`] (a condition, facet filters,
+//! order and page; the parameters of SPEC 5.1 that the service turns into
+//! one are [`crate::service::SearchParams`]), what a store returns for it,
+//! and the facet aggregations of the reference assembled from that.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use auditlog_core::{Event, Timestamp};
+use auditlog_core::Event;
 use serde::Serialize;
 
-use crate::error::QueryError;
-use crate::lower::{self, Col, Cond, KeywordOp, TextQuery, TextScope};
-
-/// The reference's cap on `page * size`.
-pub const MAX_RESULTS: u64 = 1000;
-pub const DEFAULT_SIZE: u64 = 20;
+use crate::lower::{Col, Cond, KeywordOp, TextQuery, TextScope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -53,55 +50,6 @@ impl FromStr for Sort {
     }
 }
 
-/// Search parameters as the API and CLI take them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchParams {
-    pub q: Option<String>,
-    pub sort: Sort,
-    pub page: u64,
-    pub size: u64,
-    pub action: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub user_id: Option<String>,
-    pub created_from: Option<String>,
-    pub created_to: Option<String>,
-    /// Facet filter `resource=<type>` (repeatable; OR within the facet).
-    pub facet_resource: Vec<String>,
-    /// Facet filter `action_name=<action>`.
-    pub facet_action: Vec<String>,
-}
-
-impl Default for SearchParams {
-    fn default() -> Self {
-        SearchParams {
-            q: None,
-            sort: Sort::Newest,
-            page: 1,
-            size: DEFAULT_SIZE,
-            action: None,
-            resource_type: None,
-            resource_id: None,
-            user_id: None,
-            created_from: None,
-            created_to: None,
-            facet_resource: Vec::new(),
-            facet_action: Vec::new(),
-        }
-    }
-}
-
-/// Why a search cannot run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SearchError {
-    #[error("Invalid pagination parameters.")]
-    Pagination,
-    #[error("invalid query: {0}")]
-    Query(#[from] QueryError),
-    #[error("invalid parameter {param}: {message}")]
-    Param { param: &'static str, message: String },
-}
-
 /// What a store executes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchPlan {
@@ -133,49 +81,6 @@ impl SearchPlan {
         }
         Cond::and(all)
     }
-
-    /// Plans a search: parses and lowers `q`, checks pagination, adds filters.
-    pub fn new(params: &SearchParams, now: Timestamp) -> Result<SearchPlan, SearchError> {
-        if params.page < 1 || params.size < 1 || params.page.saturating_mul(params.size) > MAX_RESULTS {
-            return Err(SearchError::Pagination);
-        }
-        let q = params.q.as_deref().unwrap_or("");
-        let query = auditlog_query::parse(q).map_err(QueryError::from)?;
-        let base = lower::lower(&query, now)?;
-        let mut all = vec![base];
-        let eq = |col: Col, v: &Option<String>| v.as_ref().map(|v| Cond::Keyword { col, op: KeywordOp::Eq(v.clone()) });
-        all.extend(eq(Col::Action, &params.action));
-        all.extend(eq(Col::ResourceType, &params.resource_type));
-        all.extend(eq(Col::ResourceId, &params.resource_id));
-        all.extend(eq(Col::UserId, &params.user_id));
-        let date = |param: &'static str, v: &str| {
-            lower::parse_date(v, now).ok_or_else(|| SearchError::Param {
-                param,
-                message: format!("{v:?} is not a date; use 2026-01-31 or an RFC 3339 date-time"),
-            })
-        };
-        let from = params.created_from.as_deref().map(|v| date("created_from", v)).transpose()?;
-        let to = params.created_to.as_deref().map(|v| date("created_to", v)).transpose()?;
-        if from.is_some() || to.is_some() {
-            all.push(Cond::Created { from: from.map(|d| d.start), to: to.map(|d| d.end) });
-        }
-        let base = Cond::and(all);
-        let scoring = if params.sort == Sort::BestMatch { base.scoring_texts() } else { Vec::new() };
-        Ok(SearchPlan {
-            base,
-            facet_resource: dedup(&params.facet_resource),
-            facet_action: dedup(&params.facet_action),
-            sort: params.sort,
-            offset: (params.page - 1) * params.size,
-            limit: params.size,
-            scoring,
-            aggregate: true,
-        })
-    }
-}
-
-fn dedup(v: &[String]) -> Vec<String> {
-    v.iter().collect::<BTreeSet<_>>().into_iter().cloned().collect()
 }
 
 /// What a store returns for a plan: the page of hits, and the count of
@@ -279,6 +184,8 @@ pub fn capitalise(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::SearchParams;
+    use auditlog_core::Timestamp;
 
     fn cell(r: &str, a: &str, n: u64) -> FacetCell {
         FacetCell { resource_type: r.into(), action: a.into(), count: n }
@@ -287,7 +194,7 @@ mod tests {
     #[test]
     fn facets_exclude_their_own_filter() {
         let params = SearchParams { facet_action: vec!["draft.create".into()], ..Default::default() };
-        let plan = SearchPlan::new(&params, Timestamp::now()).unwrap();
+        let plan = params.plan(Timestamp::now()).unwrap();
         let r = SearchResult::assemble(
             &plan,
             StoreHits {
@@ -311,20 +218,5 @@ mod tests {
         let act: Vec<_> =
             r.aggregations.action_name.buckets.iter().map(|b| (b.key.as_str(), b.doc_count, b.is_selected)).collect();
         assert_eq!(act, [("draft.create", 5, true), ("draft.edit", 3, false), ("file.create", 2, false)]);
-    }
-
-    #[test]
-    fn pagination_limit() {
-        let plan = |page, size| {
-            SearchPlan::new(&SearchParams { page, size, ..Default::default() }, Timestamp::now())
-                .map(|p| (p.offset, p.limit))
-        };
-        assert_eq!(plan(1, 20), Ok((0, 20)));
-        assert_eq!(plan(50, 20), Ok((980, 20)));
-        assert_eq!(plan(51, 20), Err(SearchError::Pagination));
-        assert_eq!(plan(1, 1000), Ok((0, 1000)));
-        assert_eq!(plan(1, 1001), Err(SearchError::Pagination));
-        assert_eq!(plan(0, 20), Err(SearchError::Pagination));
-        assert_eq!(plan(1, 0), Err(SearchError::Pagination));
     }
 }

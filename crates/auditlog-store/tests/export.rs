@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use auditlog_core::Identity;
 use auditlog_store::ServiceError;
 use auditlog_store::export::ExportPager;
-use auditlog_store::search::{SearchError, SearchParams};
+use auditlog_store::{SearchError, SearchParams};
 use common::{Backend, TestStore, admin, input, system};
 
 /// 250 events at one instant, then 130 one second apart, two actions.

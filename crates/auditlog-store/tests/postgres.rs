@@ -11,9 +11,9 @@ use auditlog_store::{EventStore, RetentionStore};
 use std::sync::Arc;
 
 use auditlog_core::{RetentionPeriod, Timestamp};
+use auditlog_store::SearchParams;
 use auditlog_store::postgres::{LATEST, PgDialect, PgOptions, PgStore, partition_name};
-use auditlog_store::search::SearchParams;
-use auditlog_store::{RetentionMode, RetentionPolicy, SearchPlan, StoreError, sql};
+use auditlog_store::{RetentionMode, RetentionPolicy, StoreError, sql};
 use common::{PgSchema, input, skip_postgres, system};
 
 /// A test body, run only when PostgreSQL tests are on.
@@ -153,8 +153,7 @@ pg_test!(rows_in_the_default_partition_are_rescued, |schema| {
         assert_eq!(store.get(e.id).await.unwrap().as_ref(), Some(e), "moved rows read back unchanged");
     }
     assert_eq!(store.count().await.unwrap(), 3);
-    let plan =
-        SearchPlan::new(&SearchParams { q: Some("r0 OR r1".into()), ..Default::default() }, Timestamp::now()).unwrap();
+    let plan = SearchParams { q: Some("r0 OR r1".into()), ..Default::default() }.plan(Timestamp::now()).unwrap();
     assert_eq!(store.search(&plan).await.unwrap().hits.len(), 2, "moved rows stay searchable");
     // The moved rows keep their uniqueness.
     assert!(matches!(store.insert(vec![stray[0].clone()]).await, Err(StoreError::Duplicate(id)) if id == stray[0].id));
@@ -187,7 +186,7 @@ pg_test!(retention_drops_a_fully_expired_month, |schema| {
     assert_eq!(r.batches, 1, "February's draft.edit went row by row");
     assert_eq!(partition_names(&store).await, ["audit_events_p2025_02", "audit_events_p2025_03"]);
     assert_eq!(store.count().await.unwrap(), 1);
-    let plan = SearchPlan::new(&SearchParams::default(), Timestamp::now()).unwrap();
+    let plan = SearchParams::default().plan(Timestamp::now()).unwrap();
     let hits = store.search(&plan).await.unwrap();
     assert_eq!(hits.cells.iter().map(|c| (c.action.as_str(), c.count)).collect::<Vec<_>>(), [("draft.create", 1)]);
     // The next run finds nothing left to do.
@@ -235,8 +234,7 @@ pg_test!(one_retention_run_at_a_time_across_servers, |schema| {
 /// EXPLAIN of the condition the store renders for a query, with sequential
 /// scans discouraged (the tables are tiny).
 async fn plan_of(schema: &PgSchema, query: &str) -> String {
-    let plan =
-        SearchPlan::new(&SearchParams { q: Some(query.into()), ..Default::default() }, Timestamp::now()).unwrap();
+    let plan = SearchParams { q: Some(query.into()), ..Default::default() }.plan(Timestamp::now()).unwrap();
     let mut q = sql::Sql::dollar();
     q.push("EXPLAIN SELECT e.id FROM audit_events e WHERE ");
     sql::render(&plan.hits_cond(), &mut q, &PgDialect);
@@ -301,7 +299,7 @@ pg_test!(facet_counts_stay_exact_under_two_servers, |schema| {
     }
     assert_eq!(a.count().await.unwrap(), 1200);
     assert_eq!(b.count().await.unwrap(), 1200);
-    let plan = SearchPlan::new(&SearchParams::default(), Timestamp::now()).unwrap();
+    let plan = SearchParams::default().plan(Timestamp::now()).unwrap();
     let mut cells: Vec<(String, u64)> =
         b.search(&plan).await.unwrap().cells.into_iter().map(|c| (c.action, c.count)).collect();
     cells.sort();
@@ -316,7 +314,7 @@ pg_test!(facet_counts_stay_exact_under_two_servers, |schema| {
 async fn unreachable_database_fails_fast_with_unavailable() {
     // Nothing listens on port 1: every call fails at once, never hangs.
     let store = PgStore::connect("postgres://postgres@127.0.0.1:1/test", PgOptions::default()).unwrap();
-    let plan = SearchPlan::new(&SearchParams::default(), Timestamp::now()).unwrap();
+    let plan = SearchParams::default().plan(Timestamp::now()).unwrap();
     let results = [
         store.health().await.err(),
         store.count().await.err(),

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use auditlog_core::{RetentionPeriod, Timestamp};
-use auditlog_store::search::SearchParams;
+use auditlog_store::SearchParams;
 use auditlog_store::{RetentionMode, RetentionPolicy, RetentionReport};
 use common::{Backend, TestStore, admin, input, system};
 

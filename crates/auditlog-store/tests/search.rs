@@ -3,8 +3,9 @@
 
 mod common;
 
-use auditlog_store::search::{SearchError, SearchParams, Sort};
+use auditlog_store::search::Sort;
 use auditlog_store::{QueryError, ServiceError};
+use auditlog_store::{SearchError, SearchParams};
 use common::{Backend, TestStore, admin};
 
 async fn labels(t: &TestStore, params: SearchParams) -> Result<Vec<String>, ServiceError> {

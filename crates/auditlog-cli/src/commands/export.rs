@@ -31,7 +31,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use auditlog_core::{Event, Identity};
 use auditlog_merkle::Checkpoint;
-use auditlog_store::search::SearchParams;
+use auditlog_store::SearchParams;
 use auditlog_store::{AuditLogService, Store};
 use auditlog_transparency::{StoredCheckpoint, inclusion_path};
 use base64::Engine;

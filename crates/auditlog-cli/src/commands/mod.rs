@@ -30,8 +30,8 @@ pub fn open_input(path: &std::path::Path) -> anyhow::Result<(Box<dyn std::io::Re
 /// under the position) or bad parameters are usage errors, anything else
 /// is a failure.
 pub fn search_error(query: &str, e: auditlog_store::ServiceError) -> anyhow::Error {
+    use auditlog_store::SearchError;
     use auditlog_store::ServiceError;
-    use auditlog_store::search::SearchError;
     match e {
         ServiceError::Search(SearchError::Query(e)) => {
             crate::UsageError(format!("{e}\n  {}\n  {}^", query, " ".repeat(e.position))).into()

@@ -2,7 +2,8 @@
 
 use auditlog_core::Identity;
 use auditlog_store::AuditLogService;
-use auditlog_store::search::{SearchParams, Sort};
+use auditlog_store::SearchParams;
+use auditlog_store::search::Sort;
 use serde_json::json;
 
 use crate::config::Loaded;

@@ -5,7 +5,7 @@
 //! when a transparency log is plugged in.
 
 use askama::Template;
-use auditlog_store::search::SearchParams;
+use auditlog_store::SearchParams;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;

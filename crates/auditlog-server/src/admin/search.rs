@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use askama::Template;
 use auditlog_core::Event;
-use auditlog_store::search::{Bucket, MAX_RESULTS, SearchParams, SearchResult, Sort};
+use auditlog_store::search::{Bucket, SearchResult, Sort};
+use auditlog_store::service::{MAX_RESULTS, SearchParams};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;

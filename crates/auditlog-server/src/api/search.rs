@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use auditlog_store::search::{MAX_RESULTS, SearchParams, Sort};
+use auditlog_store::search::Sort;
+use auditlog_store::service::{MAX_RESULTS, SearchParams};
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;

@@ -1,6 +1,7 @@
 //! The service layer: the reference's permissions and the feature flag on
 //! top of any [`Store`]. Create needs the `system` role; search and read need
-//! `admin`, `system` or `auditor`; there is no update or delete.
+//! `admin`, `system` or `auditor`; there is no update or delete. The
+//! search parameters it takes are in [`params`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,10 +14,14 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::export::ExportPager;
-use crate::search::{SearchError, SearchParams, SearchPlan, SearchResult};
+use crate::search::SearchResult;
 use crate::store::Store;
+
+mod params;
+
 use auditlog_merkle::NoteVerifier;
 use auditlog_transparency::{self as transparency, ConsistencyProof, InclusionProof, Leaf, StoredCheckpoint};
+pub use params::{DEFAULT_SIZE, MAX_RESULTS, SearchError, SearchParams};
 
 /// Why a proof cannot be given, with the store's error.
 pub type ProofError = transparency::ProofError<StoreError>;
@@ -279,7 +284,7 @@ impl AuditLogService {
 
     pub async fn search(&self, identity: &Identity, params: &SearchParams) -> Result<SearchResult, ServiceError> {
         require(identity, Permission::Search)?;
-        let plan = SearchPlan::new(params, Timestamp::now())?;
+        let plan = params.plan(Timestamp::now())?;
         let hits = self.store.search(&plan).await?;
         Ok(SearchResult::assemble(&plan, hits))
     }
