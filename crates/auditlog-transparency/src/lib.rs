@@ -19,6 +19,7 @@
 //! [`TreeStore`] (the pending queue, leaves, nodes, checkpoints); the
 //! sequencer ([`Sequencer`]), proofs and [`verify_database`] work on any.
 
+pub mod bundle;
 mod proof;
 mod sequencer;
 mod verify;

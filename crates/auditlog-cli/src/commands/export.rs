@@ -225,7 +225,7 @@ async fn verifiable(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
         eprintln!(
             "export: no signing key on this host ({}): the bundle has no {}; verify it with --key",
             keys::path(loaded).display(),
-            bundle::VERIFIER_KEY
+            auditlog_transparency::bundle::VERIFIER_KEY
         );
         None
     };

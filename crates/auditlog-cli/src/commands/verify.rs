@@ -99,13 +99,16 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
 
 /// `--export DIR`: a bundle, with `--key` or the bundle's own key.
 fn bundle(dir: &Path, key: Option<&str>) -> anyhow::Result<()> {
-    let own = crate::bundle::bundle_key(dir)?;
+    let own = auditlog_transparency::bundle::bundle_key(dir)?;
     let verifier = match (key, &own) {
         (Some(k), _) => {
             let v = verifier(k)?;
             println!("key: {k} (from --key)");
             if let Some(own) = own.as_deref().filter(|o| *o != k) {
-                println!("note: the bundle's own {} is a different key: {own}", crate::bundle::VERIFIER_KEY);
+                println!(
+                    "note: the bundle's own {} is a different key: {own}",
+                    auditlog_transparency::bundle::VERIFIER_KEY
+                );
             }
             v
         }
@@ -113,13 +116,13 @@ fn bundle(dir: &Path, key: Option<&str>) -> anyhow::Result<()> {
             let v = NoteVerifier::from_verifier_key_string(own).map_err(|e| {
                 anyhow::anyhow!(
                     "{} is not a verifier key ({e}); give the log's key with --key",
-                    dir.join(crate::bundle::VERIFIER_KEY).display()
+                    dir.join(auditlog_transparency::bundle::VERIFIER_KEY).display()
                 )
             })?;
             println!(
                 "key: {own} (the bundle's own {}): compare it with the log's published verifier key (`auditlog key \
                  show` where the log is kept); a bundle proves nothing against a key it brings itself",
-                crate::bundle::VERIFIER_KEY
+                auditlog_transparency::bundle::VERIFIER_KEY
             );
             v
         }
@@ -127,7 +130,7 @@ fn bundle(dir: &Path, key: Option<&str>) -> anyhow::Result<()> {
             return Err(UsageError(format!(
                 "{} has no {}: give the log's verifier key with --key",
                 dir.display(),
-                crate::bundle::VERIFIER_KEY
+                auditlog_transparency::bundle::VERIFIER_KEY
             ))
             .into());
         }
