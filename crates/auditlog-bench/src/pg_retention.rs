@@ -1,6 +1,6 @@
 //! Retention of one expired month on PostgreSQL: the same month of
 //! `--events` events (default one million), two years old, in a fresh
-//! schema each time, removed by `Store::run_retention`:
+//! schema each time, removed by `RetentionStore::run_retention`:
 //!
 //! - drop: every action in the month has expired, so the month's partition
 //!   is detached and dropped whole;

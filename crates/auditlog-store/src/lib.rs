@@ -1,10 +1,13 @@
-//! Where audit events live. The [`Store`] trait is the interface; SQLite
-//! ([`sqlite`]) is the embedded default. [`lower`] turns a parsed query into a
-//! dialect-free condition that each store renders with its own [`sql::Dialect`].
-//! [`postgres`] is the production store (monthly partitions). [`retention`]
-//! decides what has expired; every store deletes it. [`service`] adds
-//! permissions and the feature flag on top of any store. [`transparency`] keeps
-//! every event as a leaf of a Merkle tree with signed checkpoints.
+//! Where audit events live. [`store`] holds the contracts, one per job
+//! ([`EventStore`], [`TreeStore`], [`RetentionStore`]; [`Store`] is all
+//! three); SQLite ([`sqlite`]) is the embedded default and [`postgres`] the
+//! production store (monthly partitions), both built on one shared skeleton
+//! (the private `backend` module) so that each keeps only its SQL and its
+//! connection handling. [`lower`] turns a parsed query into a dialect-free
+//! condition that each store renders with its own [`sql::Dialect`].
+//! [`retention`] decides what has expired; every store deletes it.
+//! [`service`] adds permissions, the feature flag and the search parameters
+//! on top of any store, and asks `auditlog-transparency` for proofs.
 //!
 //! Architecture invariant: stores never see query text or HTTP; they receive
 //! validated events and search plans.

@@ -1,6 +1,6 @@
 //! Retention (SPEC 8, the reference's semantics): which events have expired,
 //! and the report of a run. This part is pure; each store deletes with
-//! [`crate::Store::run_retention`], in batches and under a single-run lock.
+//! [`crate::RetentionStore::run_retention`], in batches and under a single-run lock.
 //!
 //! An action's period `p` keeps `p.days / 30` whole months: the cutoff is the
 //! start of the current UTC month minus that many months, and events created
