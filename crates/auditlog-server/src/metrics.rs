@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use axum::http::Method;
+
 /// Upper bounds (seconds) of the ingest latency buckets.
 const INGEST_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
@@ -30,10 +32,14 @@ struct Histogram {
 }
 
 impl Metrics {
-    pub(crate) fn count_request(&self, route: &str, method: &str, status: u16) {
+    /// Counts a request. Every label comes from a closed set, so a client
+    /// cannot grow the registry: `route` is a route template (or the one
+    /// "unmatched" value), a method outside the standard ones is `OTHER`,
+    /// and a status is one of the codes the server answers.
+    pub(crate) fn count_request(&self, route: &str, method: &Method, status: u16) {
         // A poisoned lock only means another request panicked mid-increment.
         let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *requests.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
+        *requests.entry((route.to_owned(), method_label(method).to_owned(), status)).or_default() += 1;
     }
 
     pub(crate) fn count_ingested(&self, n: u64) {
@@ -82,6 +88,12 @@ impl Metrics {
     }
 }
 
+/// The method label: the standard methods by name, any other as `OTHER`.
+fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
+    STANDARD.into_iter().find(|m| *m == method.as_str()).unwrap_or("OTHER")
+}
+
 /// Label value escaping of the text format: `\`, `"` and newlines.
 fn escape(s: &str) -> String {
     s.replace('\\', r"\\").replace('"', "\\\"").replace('\n', r"\n")
@@ -94,9 +106,9 @@ mod tests {
     #[test]
     fn renders_counters_and_a_cumulative_histogram() {
         let m = Metrics::default();
-        m.count_request("/api/audit-logs", "GET", 200);
-        m.count_request("/api/audit-logs", "GET", 200);
-        m.count_request("/api/audit-logs/{id}", "GET", 404);
+        m.count_request("/api/audit-logs", &Method::GET, 200);
+        m.count_request("/api/audit-logs", &Method::GET, 200);
+        m.count_request("/api/audit-logs/{id}", &Method::GET, 404);
         m.count_ingested(3);
         m.observe_ingest(Duration::from_micros(1500));
         m.observe_ingest(Duration::from_millis(30));
@@ -116,6 +128,22 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }
+    }
+
+    /// Regression: each of 1,000 invented 50 KB methods became a label
+    /// value, and `/metrics` grew to 51 MB.
+    #[test]
+    fn invented_methods_share_one_label() {
+        let m = Metrics::default();
+        for i in 0..1000 {
+            let method = Method::from_bytes(format!("{}{i}", "M".repeat(50_000)).as_bytes()).unwrap();
+            m.count_request("(unmatched)", &method, 400);
+        }
+        m.count_request("(unmatched)", &Method::DELETE, 405);
+        let text = m.render();
+        assert!(text.len() < 4096, "{} bytes", text.len());
+        assert!(text.contains(r#"auditlog_http_requests_total{method="OTHER",route="(unmatched)",status="400"} 1000"#));
+        assert!(text.contains(r#"auditlog_http_requests_total{method="DELETE",route="(unmatched)",status="405"} 1"#));
     }
 
     #[test]
