@@ -81,3 +81,66 @@ fn ingest_with_a_bad_signing_key_stores_nothing() {
     assert!(!err.contains("events stored"), "nothing was read: {err}");
     assert_eq!(total(&inst), 0);
 }
+
+/// Whether this process runs as root (which reads any file regardless of
+/// its mode), from `/proc/self/status`.
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// `auditlog --config <config> actions list` as a user the modes apply to:
+/// `nobody` when the tests run as root.
+fn actions_list_as_unprivileged(config: &std::path::Path) -> std::process::Output {
+    let mut cmd = if running_as_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", common::BIN]);
+        c
+    } else {
+        std::process::Command::new(common::BIN)
+    };
+    cmd.current_dir("/").arg("--config").arg(config).args(["actions", "list"]);
+    cmd.env_remove("AUDITLOG_CONFIG").output().expect("run auditlog")
+}
+
+/// Regression: a configuration file the user may not read was reported as
+/// "does not exist"; it says permission denied.
+#[test]
+fn an_unreadable_config_file_says_permission_denied() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("auditlog.toml"), "AUDIT_LOGS_ENABLED = true\n").unwrap();
+    let unreadable = dir.path().join("unreadable.toml");
+    std::fs::write(&unreadable, "AUDIT_LOGS_ENABLED = true\n").unwrap();
+    std::fs::set_permissions(&unreadable, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    for config in [locked.join("auditlog.toml"), unreadable] {
+        let out = actions_list_as_unprivileged(&config);
+        assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+        let want = format!("error: cannot read the configuration file {}: Permission denied", config.display());
+        assert!(stderr(&out).starts_with(&want), "{}", show(&out));
+    }
+    let missing = dir.path().join("missing.toml");
+    let out = actions_list_as_unprivileged(&missing);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr(&out).contains("does not exist"), "{}", show(&out));
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Regression: a bad value from an environment variable was reported as an
+/// error in the configuration file.
+#[test]
+fn a_bad_environment_value_names_the_variable() {
+    let inst = Instance::new(SQLITE, "");
+    let out = inst.command().env("AUDITLOG_MAX_BODY_BYTES", "0").args(["actions", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "error: invalid configuration (environment variable AUDITLOG_MAX_BODY_BYTES): max_body_bytes: must be at least 1024"
+    );
+}

@@ -308,16 +308,22 @@ impl Config {
                 message: e.into_inner().message().to_owned(),
             }
         })?;
-        config.validate(origin, read_schema)?;
+        config.validate(origin, &env_origin, read_schema)?;
         Ok(config)
     }
 
+    /// Checks values; an error names the environment variable when the
+    /// value came from one (`env_origin`: top-level key -> its origin).
     fn validate(
         &mut self,
         origin: &str,
+        env_origin: &BTreeMap<String, String>,
         read_schema: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<(), ConfigError> {
-        let err = |key: String, message: String| ConfigError { origin: origin.to_owned(), key, message };
+        let err = |key: String, message: String| {
+            let top = key.split(['.', '[']).next().unwrap_or_default();
+            ConfigError { origin: env_origin.get(top).cloned().unwrap_or_else(|| origin.to_owned()), key, message }
+        };
         if self.max_body_bytes < 1024 {
             return Err(err("max_body_bytes".into(), "must be at least 1024".into()));
         }
@@ -516,6 +522,22 @@ roles = ["admin", "auditor"]
             "AUDIT_LOGS_RETENTION_BATCH_SIZE = 0",
             &[],
             "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION_BATCH_SIZE: must be at least 1",
+        );
+        // Regression: a bad value from the environment was blamed on the file.
+        check_err(
+            "max_body_bytes = 4096",
+            &[("AUDITLOG_MAX_BODY_BYTES", "0")],
+            "invalid configuration (environment variable AUDITLOG_MAX_BODY_BYTES): max_body_bytes: must be at least 1024",
+        );
+        check_err(
+            "",
+            &[("AUDITLOG_BIND", "localhost")],
+            "invalid configuration (environment variable AUDITLOG_BIND): bind: \"localhost\" is not an address like 127.0.0.1:5000",
+        );
+        check_err(
+            "",
+            &[("AUDIT_LOGS_RETENTION_BATCH_SIZE", "0")],
+            "invalid configuration (environment variable AUDIT_LOGS_RETENTION_BATCH_SIZE): AUDIT_LOGS_RETENTION_BATCH_SIZE: must be at least 1",
         );
         check_err(
             "[[actions]]\nid = \"x.y\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = \"missing.json\"",
