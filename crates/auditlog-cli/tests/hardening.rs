@@ -144,3 +144,54 @@ fn a_bad_environment_value_names_the_variable() {
         "error: invalid configuration (environment variable AUDITLOG_MAX_BODY_BYTES): max_body_bytes: must be at least 1024"
     );
 }
+
+/// Regression: `serve` on a database it could not write started, said
+/// "ok" in `/health`, and answered every ingest with a 500. It refuses to
+/// start, saying why.
+#[test]
+fn serve_refuses_a_read_only_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let inst = Instance::new(SQLITE, "");
+    inst.ingest(&[event("test.event", "a", 1, None)]);
+    // Held open, so that the WAL and shared-memory files exist: then SQLite
+    // opens the read-only files, reads fine, and only writes fail.
+    let held = rusqlite::Connection::open(inst.path("auditlog.db")).unwrap();
+    held.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).unwrap();
+    let mode = |path: &std::path::Path, m: u32| std::fs::set_permissions(path, std::fs::Permissions::from_mode(m));
+    for entry in std::fs::read_dir(inst.dir.path()).unwrap() {
+        mode(&entry.unwrap().path(), 0o444).unwrap();
+    }
+    mode(inst.dir.path(), 0o555).unwrap();
+    let mut cmd = if running_as_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", common::BIN]);
+        c
+    } else {
+        std::process::Command::new(common::BIN)
+    };
+    let mut child = cmd
+        .current_dir(inst.dir.path())
+        .arg("--config")
+        .arg(&inst.config)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_remove("AUDITLOG_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start auditlog serve");
+    // Bounded: a server that does start is a failure, not a hang.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    drop(held);
+    mode(inst.dir.path(), 0o755).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let err = stderr(&out);
+    assert!(err.contains("is read-only (") && err.contains("auditlog serve must be able to write to it"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"), "{}", show(&out));
+}
