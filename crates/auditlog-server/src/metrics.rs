@@ -1,5 +1,6 @@
 //! A small Prometheus registry: requests by route template, method and
-//! status; events ingested; ingest latency. Hand-rolled because three fixed
+//! status; events ingested; ingest latency; connections open, turned away
+//! and closed on a timeout. Hand-rolled because three fixed
 //! metric families with label values from a closed set need no more, and a
 //! registry per [`AppState`](crate::AppState) (rather than a process-global
 //! recorder) keeps tests and embedded servers independent.
@@ -21,6 +22,42 @@ pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     events_ingested: AtomicU64,
     ingest: Histogram,
+    connections_open: AtomicU64,
+    connections_rejected: AtomicU64,
+    /// Connections closed by a timeout, by [`Closed`] reason.
+    connections_closed: [AtomicU64; 3],
+}
+
+/// Why the server closed a connection itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closed {
+    /// Nothing moved for `idle_timeout` between requests.
+    Idle,
+    /// A request head took longer than `header_read_timeout`.
+    SlowHead,
+    /// A response waited `idle_timeout` for the client to read it.
+    NotReading,
+}
+
+impl Closed {
+    const ALL: [Closed; 3] = [Closed::Idle, Closed::SlowHead, Closed::NotReading];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Closed::Idle => "idle_timeout",
+            Closed::SlowHead => "header_read_timeout",
+            Closed::NotReading => "client_not_reading",
+        }
+    }
+}
+
+/// An open connection, counted until dropped.
+pub(crate) struct OpenConnection<'a>(&'a Metrics);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +77,20 @@ impl Metrics {
         // A poisoned lock only means another request panicked mid-increment.
         let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *requests.entry((route.to_owned(), method_label(method).to_owned(), status)).or_default() += 1;
+    }
+
+    pub(crate) fn open_connection(&self) -> OpenConnection<'_> {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(self)
+    }
+
+    pub(crate) fn count_rejected_connection(&self) {
+        self.connections_rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_closed_connection(&self, reason: Closed) {
+        let i = Closed::ALL.iter().position(|c| *c == reason).unwrap_or(0);
+        self.connections_closed[i].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_ingested(&self, n: u64) {
@@ -84,6 +135,27 @@ impl Metrics {
         let sum = self.ingest.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "auditlog_ingest_duration_seconds_sum {sum}");
         let _ = writeln!(out, "auditlog_ingest_duration_seconds_count {}", self.ingest.count.load(Ordering::Relaxed));
+        out.push_str("# HELP auditlog_connections_open HTTP connections open now.\n");
+        out.push_str("# TYPE auditlog_connections_open gauge\n");
+        let _ = writeln!(out, "auditlog_connections_open {}", self.connections_open.load(Ordering::Relaxed));
+        out.push_str(
+            "# HELP auditlog_connections_rejected_total Connections answered 503 because max_connections were open.\n",
+        );
+        out.push_str("# TYPE auditlog_connections_rejected_total counter\n");
+        let _ =
+            writeln!(out, "auditlog_connections_rejected_total {}", self.connections_rejected.load(Ordering::Relaxed));
+        out.push_str(
+            "# HELP auditlog_connections_closed_total Connections the server closed on a timeout, by reason.\n",
+        );
+        out.push_str("# TYPE auditlog_connections_closed_total counter\n");
+        for (reason, n) in Closed::ALL.iter().zip(&self.connections_closed) {
+            let _ = writeln!(
+                out,
+                "auditlog_connections_closed_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                n.load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }

@@ -1,0 +1,433 @@
+//! Serving connections: the accept loop with its cap on open connections,
+//! each connection's timeouts, and graceful shutdown with a deadline.
+//!
+//! hyper (through hyper-util's HTTP/1 + HTTP/2 builder) speaks HTTP; this
+//! module decides how long a connection may hold the server's resources:
+//!
+//! * `max_connections` connections at once. One more is answered `503`
+//!   (JSON, `Retry-After: 1`) and closed, so the server keeps its file
+//!   descriptors and stays able to answer the connections it holds.
+//! * `header_read_timeout`: once the first byte of a request has arrived,
+//!   its head (request line and headers) must be complete within this
+//!   time, or the connection is closed (slowloris).
+//! * `idle_timeout`: a connection on which no byte moves while the server
+//!   waits on the client is closed after this long: between requests
+//!   (keep-alive), between the parts of a request body (a stalled upload
+//!   fails the request), and while a response waits for the client to read
+//!   it.
+//! * On shutdown the listener closes at once; connections that are idle or
+//!   hold half a request head are closed, requests in flight finish, and
+//!   after `shutdown_timeout` whatever is left is dropped.
+//!
+//! hyper's own `header_read_timeout` starts its clock when the server is
+//! ready for the next request, so it cannot tell an idle keep-alive
+//! connection from a slow head; the activity of each connection is watched
+//! here instead (bytes read and written, requests in flight), which gives
+//! the two timeouts their separate meanings.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tower::ServiceExt;
+use tower_http::timeout::TimeoutBody;
+
+use crate::metrics::{Closed, Metrics};
+
+/// The connection limits of a server (from the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
+}
+
+impl Limits {
+    pub fn from_config(config: &auditlog_core::Config) -> Limits {
+        Limits {
+            header_read_timeout: config.header_read_timeout.0,
+            idle_timeout: config.idle_timeout.0,
+            max_connections: config.max_connections,
+            shutdown_timeout: config.shutdown_timeout.0,
+        }
+    }
+
+    /// How often a connection's timeouts are checked: a quarter of the
+    /// shorter one, so a connection is closed at most 25% late.
+    fn tick(&self) -> Duration {
+        (self.header_read_timeout.min(self.idle_timeout) / 4).max(Duration::from_millis(10))
+    }
+}
+
+/// Connections turned away at the cap that are still being answered; past
+/// this many, more are closed without an answer (a flood must not turn the
+/// rejections themselves into the resource it exhausts).
+const MAX_REJECTING: usize = 64;
+
+/// The answer to a connection over `max_connections`.
+const TOO_MANY: &str =
+    "{\"status\":503,\"message\":\"The server has too many open connections (max_connections); retry shortly.\"}";
+
+/// Serves `app` on `listener` until `shutdown` resolves, within `limits`.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let rejecting = Arc::new(Semaphore::new(MAX_REJECTING));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = connections.join_next() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before
+                    // it was accepted: say so, give it a moment, go on.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.count_rejected_connection();
+            if let Ok(permit) = rejecting.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    turn_away(stream).await;
+                    drop(permit);
+                });
+            }
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = Connection { app: app.clone(), metrics: metrics.clone(), limits, peer, stop: stop_rx.clone() };
+        connections.spawn(async move {
+            connection.run(stream).await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let open = connections.len();
+    if open > 0 {
+        tracing::info!(open, deadline = ?limits.shutdown_timeout, "stopping: finishing requests in flight");
+    }
+    let drained =
+        tokio::time::timeout(limits.shutdown_timeout, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(left = connections.len(), "shutdown_timeout passed: closing the connections still open");
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Answers a connection over the cap with a 503 and closes it, within a
+/// second whatever the client does.
+async fn turn_away(mut stream: TcpStream) {
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
+         x-content-type-options: nosniff\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{TOO_MANY}",
+        TOO_MANY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await?;
+        // Read what the client sent until it closes, so that closing does
+        // not reset the connection before it has read the answer.
+        let mut sink = [0u8; 1024];
+        loop {
+            if tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await? == 0 {
+                return io::Result::Ok(());
+            }
+        }
+    })
+    .await;
+}
+
+struct Connection {
+    app: Router,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    peer: SocketAddr,
+    stop: watch::Receiver<bool>,
+}
+
+impl Connection {
+    async fn run(mut self, stream: TcpStream) {
+        let activity = Arc::new(Activity::new());
+        let _open = self.metrics.open_connection();
+        let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
+        let (app, peer, idle, watch) = (self.app.clone(), self.peer, self.limits.idle_timeout, activity.clone());
+        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let request = watch.start_request();
+            let mut req = req.map(|body| Body::new(TimeoutBody::new(idle, body)));
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let app = app.clone();
+            async move {
+                let res = app.oneshot(req).await;
+                drop(request);
+                res
+            }
+        });
+        let builder = Builder::new(TokioExecutor::new());
+        let conn = builder.serve_connection_with_upgrades(io, service);
+        let mut conn = std::pin::pin!(conn);
+        let mut stopping = false;
+        let mut tick = tokio::time::interval(self.limits.tick());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(peer = %self.peer, error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                changed = self.stop.changed(), if !stopping => {
+                    stopping = true;
+                    if changed.is_err() || activity.half_open() {
+                        // Half a request head: nothing in flight to finish.
+                        return;
+                    }
+                    // Idle connections close now; requests in flight finish.
+                    conn.as_mut().graceful_shutdown();
+                }
+                _ = tick.tick() => {
+                    if let Some(reason) = activity.expired(&self.limits, Instant::now()) {
+                        tracing::debug!(peer = %self.peer, reason = reason.as_str(), "closing connection");
+                        self.metrics.count_closed_connection(reason);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a connection has been doing, as its socket and its requests see it.
+#[derive(Debug)]
+struct Activity(Mutex<State>);
+
+#[derive(Debug)]
+struct State {
+    /// Requests whose response is not produced yet.
+    in_flight: usize,
+    /// When the connection last had nothing to do: opened, or its last
+    /// response produced.
+    idle_since: Instant,
+    /// When the first byte arrived since then (a request head has begun).
+    head_started: Option<Instant>,
+    /// The last byte read or written.
+    last_io: Instant,
+    /// Since when a write has been waiting for the client to read.
+    write_blocked: Option<Instant>,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        let now = Instant::now();
+        Activity(Mutex::new(State {
+            in_flight: 0,
+            idle_since: now,
+            head_started: None,
+            last_io: now,
+            write_blocked: None,
+        }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere mid-update; the
+        // numbers are still the best there are.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read(&self) {
+        let mut s = self.state();
+        let now = Instant::now();
+        s.last_io = now;
+        if s.in_flight == 0 && s.head_started.is_none() {
+            s.head_started = Some(now);
+        }
+    }
+
+    fn wrote(&self, blocked: bool) {
+        let mut s = self.state();
+        let now = Instant::now();
+        if blocked {
+            s.write_blocked.get_or_insert(now);
+        } else {
+            s.write_blocked = None;
+            s.last_io = now;
+        }
+    }
+
+    fn start_request(self: &Arc<Self>) -> InFlight {
+        let mut s = self.state();
+        s.in_flight += 1;
+        s.head_started = None;
+        InFlight(self.clone())
+    }
+
+    /// Holding half a request head, with no request in flight.
+    fn half_open(&self) -> bool {
+        let s = self.state();
+        s.in_flight == 0 && s.head_started.is_some()
+    }
+
+    /// Why the connection should be closed now, if it should.
+    fn expired(&self, limits: &Limits, now: Instant) -> Option<Closed> {
+        let s = self.state();
+        if s.write_blocked.is_some_and(|since| now - since >= limits.idle_timeout) {
+            return Some(Closed::NotReading);
+        }
+        if s.in_flight > 0 {
+            // A handler is at work; a body that stops coming fails its
+            // request through the body's own timeout.
+            return None;
+        }
+        match s.head_started {
+            Some(started) if now - started >= limits.header_read_timeout => Some(Closed::SlowHead),
+            Some(_) => None,
+            None if now - s.idle_since.max(s.last_io) >= limits.idle_timeout => Some(Closed::Idle),
+            None => None,
+        }
+    }
+}
+
+/// A request being answered; dropping it marks the connection idle again.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut s = self.0.state();
+        s.in_flight -= 1;
+        if s.in_flight == 0 {
+            s.idle_since = Instant::now();
+        }
+    }
+}
+
+/// A socket that reports its reads and writes to its [`Activity`].
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, data);
+        match &result {
+            Poll::Ready(Ok(n)) if *n > 0 => self.activity.wrote(false),
+            Poll::Pending => self.activity.wrote(true),
+            _ => {}
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        match &result {
+            Poll::Ready(Ok(n)) if *n > 0 => self.activity.wrote(false),
+            Poll::Pending => self.activity.wrote(true),
+            _ => {}
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 4,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timeouts_by_what_the_connection_is_doing() {
+        let l = limits();
+        let a = Arc::new(Activity::new());
+        let t0 = Instant::now();
+        assert_eq!(a.expired(&l, t0 + Duration::from_secs(29)), None);
+        assert_eq!(a.expired(&l, t0 + Duration::from_secs(30)), Some(Closed::Idle));
+        // A head begins: ten seconds to finish it.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        a.read();
+        let t1 = Instant::now();
+        assert_eq!(a.expired(&l, t1 + Duration::from_secs(9)), None);
+        assert_eq!(a.expired(&l, t1 + Duration::from_secs(10)), Some(Closed::SlowHead));
+        // The head is complete: a handler at work is never timed out here.
+        let request = a.start_request();
+        assert_eq!(a.expired(&l, t1 + Duration::from_secs(3600)), None);
+        assert!(!a.half_open());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        drop(request);
+        let t2 = Instant::now();
+        assert_eq!(a.expired(&l, t2 + Duration::from_secs(29)), None);
+        assert_eq!(a.expired(&l, t2 + Duration::from_secs(30)), Some(Closed::Idle));
+        // A response the client does not read.
+        a.wrote(true);
+        let t3 = Instant::now();
+        a.wrote(true);
+        assert_eq!(a.expired(&l, t3 + Duration::from_secs(30)), Some(Closed::NotReading));
+        a.wrote(false);
+        assert_eq!(a.expired(&l, t3 + Duration::from_secs(29)), None);
+        a.read();
+        assert!(a.half_open());
+    }
+}
