@@ -4,9 +4,12 @@
 //! hyper (through hyper-util's HTTP/1 + HTTP/2 builder) speaks HTTP; this
 //! module decides how long a connection may hold the server's resources:
 //!
-//! * `max_connections` connections at once. One more is answered `503`
-//!   (JSON, `Retry-After: 1`) and closed, so the server keeps its file
-//!   descriptors and stays able to answer the connections it holds.
+//! * `max_connections` connections at once. At the cap a new connection
+//!   takes the place of the one quiet longest (idle, or trickling half a
+//!   head), which is closed; when every connection has a request in
+//!   flight, the new one is answered `503` (JSON, `Retry-After: 1`) and
+//!   closed. So idle and slow connections cannot lock a well-behaved client
+//!   out, and the server keeps its file descriptors.
 //! * `header_read_timeout`: once the first byte of a request has arrived,
 //!   its head (request line and headers) must be complete within this
 //!   time, or the connection is closed (slowloris).
@@ -25,6 +28,7 @@
 //! here instead (bytes read and written, requests in flight), which gives
 //! the two timeouts their separate meanings.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -41,7 +45,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -80,6 +84,63 @@ impl Limits {
 /// rejections themselves into the resource it exhausts).
 const MAX_REJECTING: usize = 64;
 
+/// How long a new connection waits for the slot of the connection evicted
+/// for it (the evicted one closes at its next poll, well within this).
+const EVICTION_WAIT: Duration = Duration::from_millis(200);
+
+/// Every open connection's activity and eviction signal, so that at the cap
+/// the quietest one can be asked to make room.
+#[derive(Default)]
+struct Registry {
+    next_id: std::sync::atomic::AtomicU64,
+    open: Mutex<HashMap<u64, Registered>>,
+}
+
+/// An open connection as the registry knows it.
+struct Registered {
+    activity: Arc<Activity>,
+    evict: Arc<Notify>,
+}
+
+/// A connection's side of the registry: told when it is evicted.
+struct Eviction {
+    id: u64,
+    signal: Arc<Notify>,
+}
+
+impl Registry {
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Registered>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self) -> (Arc<Activity>, Eviction) {
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let activity = Arc::new(Activity::new());
+        let signal = Arc::new(Notify::new());
+        self.open().insert(id, Registered { activity: activity.clone(), evict: signal.clone() });
+        (activity, Eviction { id, signal })
+    }
+
+    fn remove(&self, id: u64) {
+        self.open().remove(&id);
+    }
+
+    /// Asks the connection quiet longest (no request in flight) to close;
+    /// false when every connection is busy.
+    fn evict_quietest(&self) -> bool {
+        let open = self.open();
+        let quietest =
+            open.values().filter_map(|r| r.activity.quiet_since().map(|t| (t, &r.evict))).min_by_key(|(t, _)| *t);
+        match quietest {
+            Some((_, evict)) => {
+                evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// The answer to a connection over `max_connections`.
 const TOO_MANY: &str =
     "{\"status\":503,\"message\":\"The server has too many open connections (max_connections); retry shortly.\"}";
@@ -93,6 +154,7 @@ pub(crate) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let registry = Arc::new(Registry::default());
     let rejecting = Arc::new(Semaphore::new(MAX_REJECTING));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -112,7 +174,16 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            // At the cap, the connection that has been quiet longest (no
+            // request in flight) makes room; its client can reconnect.
+            Err(_) if registry.evict_quietest() => {
+                tokio::time::timeout(EVICTION_WAIT, slots.clone().acquire_owned()).await.ok().and_then(Result::ok)
+            }
+            Err(_) => None,
+        };
+        let Some(slot) = slot else {
             metrics.count_rejected_connection();
             if let Ok(permit) = rejecting.clone().try_acquire_owned() {
                 tokio::spawn(async move {
@@ -123,9 +194,21 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let connection = Connection { app: app.clone(), metrics: metrics.clone(), limits, peer, stop: stop_rx.clone() };
+        let (activity, evicted) = registry.add();
+        let connection = Connection {
+            app: app.clone(),
+            metrics: metrics.clone(),
+            limits,
+            peer,
+            stop: stop_rx.clone(),
+            activity,
+            evicted,
+        };
+        let registry = registry.clone();
         connections.spawn(async move {
+            let id = connection.evicted.id;
             connection.run(stream).await;
+            registry.remove(id);
             drop(slot);
         });
     }
@@ -173,11 +256,13 @@ struct Connection {
     limits: Limits,
     peer: SocketAddr,
     stop: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+    evicted: Eviction,
 }
 
 impl Connection {
     async fn run(mut self, stream: TcpStream) {
-        let activity = Arc::new(Activity::new());
+        let activity = self.activity.clone();
         let _open = self.metrics.open_connection();
         let io = TokioIo::new(Watched { inner: stream, activity: activity.clone() });
         let (app, peer, idle, watch) = (self.app.clone(), self.peer, self.limits.idle_timeout, activity.clone());
@@ -214,6 +299,15 @@ impl Connection {
                     }
                     // Idle connections close now; requests in flight finish.
                     conn.as_mut().graceful_shutdown();
+                }
+                () = self.evicted.signal.notified() => {
+                    // Only a quiet connection gives way; one that has just
+                    // begun a request keeps its place.
+                    if activity.quiet_since().is_some() {
+                        tracing::debug!(peer = %self.peer, "closing the quietest connection for a new one");
+                        self.metrics.count_closed_connection(Closed::Evicted);
+                        return;
+                    }
                 }
                 _ = tick.tick() => {
                     if let Some(reason) = activity.expired(&self.limits, Instant::now()) {
@@ -289,6 +383,13 @@ impl Activity {
         s.in_flight += 1;
         s.head_started = None;
         InFlight(self.clone())
+    }
+
+    /// Since when nothing has happened on a connection with no request in
+    /// flight; `None` while a request is being answered.
+    fn quiet_since(&self) -> Option<Instant> {
+        let s = self.state();
+        (s.in_flight == 0).then(|| s.idle_since.max(s.last_io))
     }
 
     /// Holding half a request head, with no request in flight.

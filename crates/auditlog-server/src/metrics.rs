@@ -25,7 +25,7 @@ pub(crate) struct Metrics {
     connections_open: AtomicU64,
     connections_rejected: AtomicU64,
     /// Connections closed by a timeout, by [`Closed`] reason.
-    connections_closed: [AtomicU64; 3],
+    connections_closed: [AtomicU64; 4],
 }
 
 /// Why the server closed a connection itself.
@@ -37,16 +37,19 @@ pub(crate) enum Closed {
     SlowHead,
     /// A response waited `idle_timeout` for the client to read it.
     NotReading,
+    /// Quiet longest when a new connection needed its place at the cap.
+    Evicted,
 }
 
 impl Closed {
-    const ALL: [Closed; 3] = [Closed::Idle, Closed::SlowHead, Closed::NotReading];
+    const ALL: [Closed; 4] = [Closed::Idle, Closed::SlowHead, Closed::NotReading, Closed::Evicted];
 
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Closed::Idle => "idle_timeout",
             Closed::SlowHead => "header_read_timeout",
             Closed::NotReading => "client_not_reading",
+            Closed::Evicted => "max_connections",
         }
     }
 }
@@ -139,13 +142,13 @@ impl Metrics {
         out.push_str("# TYPE auditlog_connections_open gauge\n");
         let _ = writeln!(out, "auditlog_connections_open {}", self.connections_open.load(Ordering::Relaxed));
         out.push_str(
-            "# HELP auditlog_connections_rejected_total Connections answered 503 because max_connections were open.\n",
+            "# HELP auditlog_connections_rejected_total Connections answered 503 because max_connections were open and busy.\n",
         );
         out.push_str("# TYPE auditlog_connections_rejected_total counter\n");
         let _ =
             writeln!(out, "auditlog_connections_rejected_total {}", self.connections_rejected.load(Ordering::Relaxed));
         out.push_str(
-            "# HELP auditlog_connections_closed_total Connections the server closed on a timeout, by reason.\n",
+            "# HELP auditlog_connections_closed_total Connections the server closed, by reason (a timeout, or making room at max_connections).\n",
         );
         out.push_str("# TYPE auditlog_connections_closed_total counter\n");
         for (reason, n) in Closed::ALL.iter().zip(&self.connections_closed) {

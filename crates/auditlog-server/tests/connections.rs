@@ -1,8 +1,9 @@
 //! The connection limits on a real socket against a real server with small
 //! configured limits: idle and slow-header connections are closed while a
-//! well-behaved client is answered, connections past `max_connections` get
-//! a 503, and a stopping server finishes requests in flight, drops idle and
-//! half-open connections, and returns by its deadline.
+//! well-behaved client is answered, at `max_connections` a quiet connection
+//! makes room for a new one and busy ones get it a 503, and a stopping
+//! server finishes requests in flight, drops idle and half-open
+//! connections, and returns by its deadline.
 //!
 //! Nothing here measures time: each test waits for a state (a closed
 //! socket, a counter in `/metrics`) with a generous bound that only a
@@ -155,46 +156,71 @@ async fn idle_and_slow_header_connections_are_closed_while_others_are_answered()
             && text.contains(r#"auditlog_connections_closed_total{reason="idle_timeout"} 9"#)
     })
     .await;
-    // Only the connection asking remains.
-    assert_eq!(metric(addr, "auditlog_connections_open ").await, 1);
+    // Only the connection asking remains (once the previous asker's is gone).
+    eventually("every held connection gone", || async { metric(addr, "auditlog_connections_open ").await == 1 }).await;
     stop(server).await;
 }
 
+/// A request whose head is in and whose body never comes: in flight for as
+/// long as the body timeout allows.
+async fn busy_connection(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/audit-logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SYSTEM}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
 /// Regression: 20,000 idle connections exhausted the file descriptors and
-/// `/health` timed out. Past `max_connections` a connection is answered
-/// 503 (JSON) and closed; once a slot frees, requests are served again.
+/// `/health` timed out. At `max_connections` a new connection takes the
+/// place of the quietest idle or half-open one, so those cannot lock a
+/// client out; when every connection is busy with a request, a new one is
+/// answered 503 (JSON) and closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_past_the_cap_are_answered_503() {
+async fn at_the_cap_quiet_connections_make_room_and_busy_ones_turn_new_ones_away() {
     let cap = 4;
     let server = start(30_000, 30_000, cap, 5_000).await;
     let addr = server.addr;
-    let mut held = idle_connections(addr, cap - 2).await;
-    eventually("the held connections accepted", || async {
-        metric(addr, "auditlog_connections_open ").await == cap as u64 - 1
-    })
-    .await;
-    held.extend(idle_connections(addr, 2).await);
+    let mut quiet = idle_connections(addr, 2).await;
+    quiet.extend(slowloris(addr, 2).await);
+    let mut fillers = Vec::new();
+    for _ in 0..cap {
+        // The cap is full of quiet connections: the oldest makes room.
+        let (status, text) = request(addr, "GET", "/health").await;
+        assert_eq!(status, 200, "an idle or half-open connection makes room: {text}");
+        // Fill the cap again, with a connection newer than the first four.
+        fillers.extend(idle_connections(addr, 1).await);
+    }
+    for s in &mut quiet {
+        assert!(closed_by_server(s).await, "each of the first quiet connections was closed for a newer one");
+    }
+    assert!(metric(addr, r#"auditlog_connections_closed_total{reason="max_connections"} "#).await >= cap as u64);
+
+    // Every slot busy with a request in flight: nothing to evict.
+    let mut busy = Vec::new();
+    for _ in 0..cap {
+        busy.push(busy_connection(addr).await);
+    }
     let deadline = tokio::time::Instant::now() + BOUND;
     let refused = loop {
-        // The last held connection may not be accepted yet: until it is,
-        // a request is still served.
+        // Until the last busy connection has sent its head it is quiet and
+        // gives way: then ask again.
         let (status, text) = request(addr, "GET", "/health").await;
         if status == 503 {
             break text;
         }
+        busy.push(busy_connection(addr).await);
         assert!(tokio::time::Instant::now() < deadline, "no connection was refused: {text}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let (head, body) = refused.split_once("\r\n\r\n").unwrap();
     assert!(head.contains("retry-after: 1") && head.contains("content-type: application/json"), "{head}");
     let json: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(json["status"], 503);
     assert!(json["message"].as_str().unwrap().contains("max_connections"), "{json}");
-
-    drop(held.pop());
-    eventually("a slot freed", || async { request(addr, "GET", "/health").await.0 == 200 }).await;
-    let rejected = metric(addr, "auditlog_connections_rejected_total ").await;
-    assert!(rejected >= 1, "{rejected}");
+    drop(busy);
+    eventually("slots freed", || async { request(addr, "GET", "/health").await.0 == 200 }).await;
+    assert!(metric(addr, "auditlog_connections_rejected_total ").await >= 1);
     stop(server).await;
 }
 
@@ -236,11 +262,7 @@ async fn shutdown_finishes_requests_in_flight_and_drops_the_rest() {
 async fn shutdown_gives_up_after_its_deadline() {
     let mut server = start(30_000, 30_000, 64, 300).await;
     let addr = server.addr;
-    let mut stuck = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST /api/audit-logs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SYSTEM}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
-    );
-    stuck.write_all(head.as_bytes()).await.unwrap();
+    let mut stuck = busy_connection(addr).await;
     eventually("the stuck request accepted", || async { metric(addr, "auditlog_connections_open ").await == 2 }).await;
     server.stop.take().unwrap().send(()).unwrap();
     tokio::time::timeout(BOUND, server.task).await.expect("serve returns by its deadline").unwrap().unwrap();
