@@ -7,8 +7,8 @@
 //! * `max_connections` connections at once. At the cap a new connection
 //!   takes the place of the one quiet longest (idle, or trickling half a
 //!   head), which is closed; when every connection has a request in
-//!   flight, the new one is answered `503` (JSON, `Retry-After: 1`) and
-//!   closed. So idle and slow connections cannot lock a well-behaved client
+//!   flight, the new one waits up to a second for one to end, then is
+//!   answered `503` (JSON, `Retry-After: 1`) and closed. So idle and slow connections cannot lock a well-behaved client
 //!   out, and the server keeps its file descriptors.
 //! * `header_read_timeout`: once the first byte of a request has arrived,
 //!   its head (request line and headers) must be complete within this
@@ -45,7 +45,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -79,14 +79,16 @@ impl Limits {
     }
 }
 
-/// Connections turned away at the cap that are still being answered; past
-/// this many, more are closed without an answer (a flood must not turn the
-/// rejections themselves into the resource it exhausts).
-const MAX_REJECTING: usize = 64;
+/// Connections over the cap waiting for room or being answered 503; past
+/// this many, more are closed at once (a flood must not turn the waiting
+/// itself into the resource it exhausts).
+const MAX_OVER_CAP: usize = 64;
 
 /// How long a new connection waits for the slot of the connection evicted
-/// for it (the evicted one closes at its next poll, well within this).
-const EVICTION_WAIT: Duration = Duration::from_millis(200);
+/// for it before asking another (the evicted one closes at its next poll,
+/// well within this), and how long it tries in all.
+const EVICTION_WAIT: Duration = Duration::from_millis(100);
+const EVICTION_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Every open connection's activity and eviction signal, so that at the cap
 /// the quietest one can be asked to make room.
@@ -129,11 +131,13 @@ impl Registry {
     /// false when every connection is busy.
     fn evict_quietest(&self) -> bool {
         let open = self.open();
-        let quietest =
-            open.values().filter_map(|r| r.activity.quiet_since().map(|t| (t, &r.evict))).min_by_key(|(t, _)| *t);
+        let quietest = open.values().filter_map(|r| r.activity.quiet_since().map(|t| (t, r))).min_by_key(|(t, _)| *t);
         match quietest {
-            Some((_, evict)) => {
-                evict.notify_one();
+            Some((_, r)) => {
+                // Marked under the registry's lock, so that the next new
+                // connection asks another.
+                r.activity.ask_to_leave();
+                r.evict.notify_one();
                 true
             }
             None => false,
@@ -155,7 +159,7 @@ pub(crate) async fn serve(
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let registry = Arc::new(Registry::default());
-    let rejecting = Arc::new(Semaphore::new(MAX_REJECTING));
+    let over_cap = Arc::new(Semaphore::new(MAX_OVER_CAP));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -174,39 +178,48 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let slot = match slots.clone().try_acquire_owned() {
-            Ok(slot) => Some(slot),
-            // At the cap, the connection that has been quiet longest (no
-            // request in flight) makes room; its client can reconnect.
-            Err(_) if registry.evict_quietest() => {
-                tokio::time::timeout(EVICTION_WAIT, slots.clone().acquire_owned()).await.ok().and_then(Result::ok)
-            }
-            Err(_) => None,
+        // At the cap, the connection that has been quiet longest (no
+        // request in flight) makes room (its client can reconnect), or a
+        // request in flight ends: the new connection waits for that, up to
+        // a second, off the accept loop. A bounded number wait; past that a
+        // connection is closed at once.
+        let slot = slots.clone().try_acquire_owned().ok();
+        let waiting = match slot {
+            Some(_) => None,
+            None => match over_cap.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    metrics.count_rejected_connection();
+                    drop(stream);
+                    continue;
+                }
+            },
         };
-        let Some(slot) = slot else {
-            metrics.count_rejected_connection();
-            if let Ok(permit) = rejecting.clone().try_acquire_owned() {
-                tokio::spawn(async move {
-                    turn_away(stream).await;
-                    drop(permit);
-                });
-            }
-            continue;
-        };
+        if slot.is_none() {
+            registry.evict_quietest();
+        }
         let _ = stream.set_nodelay(true);
-        let (activity, evicted) = registry.add();
-        let connection = Connection {
-            app: app.clone(),
-            metrics: metrics.clone(),
-            limits,
-            peer,
-            stop: stop_rx.clone(),
-            activity,
-            evicted,
-        };
-        let registry = registry.clone();
+        let (app, metrics, registry, slots, stop) =
+            (app.clone(), metrics.clone(), registry.clone(), slots.clone(), stop_rx.clone());
         connections.spawn(async move {
-            let id = connection.evicted.id;
+            let slot = match slot {
+                Some(slot) => slot,
+                None => match room(&slots, &registry).await {
+                    Some(slot) => {
+                        drop(waiting);
+                        slot
+                    }
+                    None => {
+                        metrics.count_rejected_connection();
+                        turn_away(stream).await;
+                        drop(waiting);
+                        return;
+                    }
+                },
+            };
+            let (activity, evicted) = registry.add();
+            let id = evicted.id;
+            let connection = Connection { app, metrics, limits, peer, stop, activity, evicted };
             connection.run(stream).await;
             registry.remove(id);
             drop(slot);
@@ -225,6 +238,24 @@ pub(crate) async fn serve(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// A slot for a new connection at the cap: the evicted connection closes at
+/// its next poll and its slot goes to the first waiter. When none gave way
+/// (each had a request in flight, or began one just as it was asked),
+/// another is asked now and then, for at most [`EVICTION_DEADLINE`].
+async fn room(slots: &Arc<Semaphore>, registry: &Registry) -> Option<OwnedSemaphorePermit> {
+    let deadline = Instant::now() + EVICTION_DEADLINE;
+    loop {
+        match tokio::time::timeout(EVICTION_WAIT, slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => return Some(slot),
+            Ok(Err(_)) => return None,
+            Err(_) if Instant::now() < deadline => {
+                registry.evict_quietest();
+            }
+            Err(_) => return None,
+        }
+    }
 }
 
 /// Answers a connection over the cap with a 503 and closes it, within a
@@ -303,7 +334,7 @@ impl Connection {
                 () = self.evicted.signal.notified() => {
                     // Only a quiet connection gives way; one that has just
                     // begun a request keeps its place.
-                    if activity.quiet_since().is_some() {
+                    if activity.leave_if_quiet() {
                         tracing::debug!(peer = %self.peer, "closing the quietest connection for a new one");
                         self.metrics.count_closed_connection(Closed::Evicted);
                         return;
@@ -338,6 +369,8 @@ struct State {
     last_io: Instant,
     /// Since when a write has been waiting for the client to read.
     write_blocked: Option<Instant>,
+    /// Asked to make room for a new connection.
+    asked_to_leave: bool,
 }
 
 impl Activity {
@@ -349,6 +382,7 @@ impl Activity {
             head_started: None,
             last_io: now,
             write_blocked: None,
+            asked_to_leave: false,
         }))
     }
 
@@ -386,10 +420,23 @@ impl Activity {
     }
 
     /// Since when nothing has happened on a connection with no request in
-    /// flight; `None` while a request is being answered.
+    /// flight; `None` while a request is being answered or once it has been
+    /// asked to make room.
     fn quiet_since(&self) -> Option<Instant> {
         let s = self.state();
-        (s.in_flight == 0).then(|| s.idle_since.max(s.last_io))
+        (s.in_flight == 0 && !s.asked_to_leave).then(|| s.idle_since.max(s.last_io))
+    }
+
+    fn ask_to_leave(&self) {
+        self.state().asked_to_leave = true;
+    }
+
+    /// Whether the connection, asked to make room, should close: yes when
+    /// no request is in flight; otherwise it stays, and may be asked again.
+    fn leave_if_quiet(&self) -> bool {
+        let mut s = self.state();
+        s.asked_to_leave = false;
+        s.in_flight == 0
     }
 
     /// Holding half a request head, with no request in flight.
