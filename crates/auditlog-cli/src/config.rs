@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
 use auditlog_core::{AuditLog, Config};
 use auditlog_store::Store;
 use auditlog_store::postgres::{PgOptions, PgStore, is_postgres_url};
@@ -28,16 +27,22 @@ pub struct Loaded {
 /// from the library's in one way: logging is enabled (the command-line tool
 /// exists to log). Environment variables override the file in every case.
 pub fn load(explicit: Option<&Path>) -> anyhow::Result<Loaded> {
+    // `exists()` is false for a file it may not look at: ask, and report
+    // permission problems as such rather than as a missing file.
     let path = match explicit {
-        Some(p) if !p.exists() => {
-            return Err(UsageError(format!("configuration file {} does not exist", p.display())).into());
-        }
-        Some(p) => Some(p.to_path_buf()),
-        None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| p.exists()),
+        Some(p) => match std::fs::metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(UsageError(format!("configuration file {} does not exist", p.display())).into());
+            }
+            Err(e) => return Err(UsageError(format!("cannot read the configuration file {}: {e}", p.display())).into()),
+            Ok(_) => Some(p.to_path_buf()),
+        },
+        None => Some(PathBuf::from(DEFAULT_PATH)).filter(|p| !matches!(p.try_exists(), Ok(false))),
     };
     let (text, origin) = match &path {
         Some(p) => (
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+            std::fs::read_to_string(p)
+                .map_err(|e| UsageError(format!("cannot read the configuration file {}: {e}", p.display())))?,
             p.display().to_string(),
         ),
         None => ("AUDIT_LOGS_ENABLED = true\n".to_owned(), "defaults".to_owned()),

@@ -39,6 +39,7 @@ const PARTITION_RETRY: Duration = Duration::from_secs(60);
 /// partitions, which only warns on failure (the periodic job tries again).
 /// SQLite was migrated when it was opened.
 pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<()> {
+    check_writable(db).await?;
     let Database::Postgres(pg) = db else { return Ok(()) };
     if config.migrate_on_start {
         pg.migrate().await?;
@@ -51,6 +52,47 @@ pub async fn prepare(db: &Database, config: &Config) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "could not maintain the month partitions; will retry");
     }
     Ok(())
+}
+
+/// Refuses a database the server could read but not write (a read-only
+/// file or directory, a read-only PostgreSQL session or standby): it would
+/// answer searches and report itself healthy while every ingest failed.
+async fn check_writable(db: &Database) -> anyhow::Result<()> {
+    let refused = |why: String| {
+        anyhow::anyhow!(
+            "the database {} is read-only ({why}); auditlog serve must be able to write to it",
+            db.location()
+        )
+    };
+    match db {
+        Database::Sqlite(store) => {
+            // A write of the header (the schema version, unchanged) in a
+            // transaction that is rolled back: it needs every permission a
+            // commit needs, and changes nothing.
+            let probe = store
+                .write(|conn| {
+                    let fail = |e| {
+                        auditlog_store::StoreError::internal_from(
+                            "a test write",
+                            Box::new(e) as auditlog_store::error::Cause,
+                        )
+                    };
+                    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(fail)?;
+                    conn.execute_batch("BEGIN IMMEDIATE").map_err(fail)?;
+                    let written = conn.execute_batch(&format!("PRAGMA user_version = {version}")).map_err(fail);
+                    let _ = conn.execute_batch("ROLLBACK");
+                    written
+                })
+                .await;
+            probe.map_err(|e| refused(e.report()))
+        }
+        Database::Postgres(pg) => {
+            let client = pg.pool().get().await.map_err(|e| anyhow::anyhow!("cannot reach {}: {e}", db.location()))?;
+            let row = client.query_one("SHOW transaction_read_only", &[]).await?;
+            let read_only: String = row.get(0);
+            if read_only == "on" { Err(refused("transaction_read_only is on".into())) } else { Ok(()) }
+        }
+    }
 }
 
 /// Creates the partitions due at this instant and logs what changed.

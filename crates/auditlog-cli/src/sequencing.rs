@@ -42,8 +42,15 @@ pub fn start(signer: Arc<NoteSigner>, store: Arc<dyn Store>, commits: Arc<tokio:
     Running { stop, task }
 }
 
+/// The signing key of a command that is about to write events, loaded (or
+/// created) before it writes anything: a key that cannot be used stops the
+/// command while nothing is stored, instead of after its events are
+/// committed and left pending.
+pub fn signer_for_writes(loaded: &Loaded) -> anyhow::Result<Arc<NoteSigner>> {
+    Ok(Arc::new(keys::load_or_create(loaded)?))
+}
+
 /// Integrates whatever is pending and signs a checkpoint, now.
-pub async fn integrate_now(loaded: &Loaded, store: Arc<dyn Store>) -> anyhow::Result<Round> {
-    let signer = Arc::new(keys::load_or_create(loaded)?);
-    Ok(Sequencer::new(store, signer).round(true).await?)
+pub async fn integrate_now(signer: &Arc<NoteSigner>, store: Arc<dyn Store>) -> anyhow::Result<Round> {
+    Ok(Sequencer::new(store, signer.clone()).round(true).await?)
 }

@@ -263,7 +263,12 @@ impl ActionSpec {
             errors.push(FieldError::new("user.id", "required: must be a non-empty string"));
         }
         let email = match user.email {
-            Some(e) if !e.trim().is_empty() => e,
+            Some(e) if !e.trim().is_empty() => {
+                if let Err(reason) = check_email(&e) {
+                    errors.push(FieldError::new("user.email", reason));
+                }
+                e
+            }
             _ => {
                 errors.push(FieldError::new(
                     "user.email",
@@ -294,6 +299,15 @@ impl ActionSpec {
             push_error(&mut errors, field, message);
         }
         let Value::Object(metadata) = instance else { unreachable!() };
+        if let Some(Value::String(ip)) = metadata.get("ip_address")
+            && !crate::context::is_valid_ip_address(ip)
+        {
+            push_error(
+                &mut errors,
+                "metadata.ip_address".into(),
+                "expected an IPv4 or IPv6 address, \"untrackable\" or \"N/A\"".into(),
+            );
+        }
 
         let created = created.unwrap_or_else(Timestamp::now);
         let user = User { id: user.id, username: user.username, email };
@@ -381,4 +395,16 @@ pub fn uuid_v7_at(created: Timestamp) -> Uuid {
     let secs = us.div_euclid(1_000_000).max(0) as u64;
     let nanos = (us.rem_euclid(1_000_000) * 1000) as u32;
     Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos))
+}
+
+/// The reference validates `user.email` as an address (marshmallow's
+/// `Email` field): `local@domain`, without a display name.
+fn check_email(email: &str) -> Result<(), String> {
+    let options = email_address::Options::default().without_display_text();
+    email_address::EmailAddress::parse_with_options(email, options).map(drop).map_err(|e| {
+        format!(
+            "not an e-mail address ({}): expected local@domain, like jane@example.org",
+            e.to_string().trim_end_matches('.')
+        )
+    })
 }

@@ -266,9 +266,21 @@ pub struct ResourceInput {
 }
 
 impl EventInput {
-    /// Parses one JSON document; errors name the field at fault.
+    /// Parses one JSON document; errors name the field at fault. Anything
+    /// but whitespace after the document (`{...} xyz`, a second object) is
+    /// malformed, and so is an integer outside the 64-bit range, which JSON
+    /// parsers would otherwise keep as an inexact float.
     pub fn from_json(text: &str) -> Result<Self, ValidationError> {
         let de = &mut serde_json::Deserializer::from_str(text);
+        let input: Self = Self::deserialize_from(de)?;
+        de.end().map_err(|e| ValidationError::single("(body)", format!("malformed JSON: {e}")))?;
+        crate::json_numbers::check_integers(text).map_err(|e| ValidationError::single(e.field, e.message))?;
+        Ok(input)
+    }
+
+    fn deserialize_from(
+        de: &mut serde_json::Deserializer<serde_json::de::StrRead<'_>>,
+    ) -> Result<Self, ValidationError> {
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();

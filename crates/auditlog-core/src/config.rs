@@ -163,9 +163,21 @@ pub struct Config {
     pub retention_interval: Option<Interval>,
     /// Server log lines: human-readable `text` or one JSON object per line.
     pub log_format: LogFormat,
+    /// How long a client may take to send a request's head (request line
+    /// and headers), from its first byte.
+    pub header_read_timeout: Interval,
+    /// How long a connection may sit with no byte moving while the server
+    /// waits on the client: between requests (keep-alive), within a body,
+    /// or for the client to read a response.
+    pub idle_timeout: Interval,
+    /// Open connections the server holds at once; more are answered 503
+    /// and closed.
+    pub max_connections: usize,
+    /// How long a stopping server lets requests in flight finish.
+    pub shutdown_timeout: Interval,
 }
 
-/// A duration written like `30m`, `6h` or `1d`.
+/// A duration written like `500ms`, `30m`, `6h` or `1d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interval(pub std::time::Duration);
 
@@ -177,17 +189,19 @@ impl FromStr for Interval {
         let n: u64 = num
             .parse()
             .map_err(|_| format!("invalid interval {s:?}: use a number and a unit, like \"30m\", \"6h\" or \"1d\""))?;
-        let secs = match unit {
-            "s" => n,
-            "m" => n * 60,
-            "h" => n * 3600,
-            "d" => n * 86_400,
-            _ => return Err(format!("invalid interval {s:?}: the unit must be s, m, h or d")),
+        let unit_ms: u64 = match unit {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(format!("invalid interval {s:?}: the unit must be ms, s, m, h or d")),
         };
-        if secs == 0 {
+        let ms = n.checked_mul(unit_ms).ok_or_else(|| format!("invalid interval {s:?}: too long"))?;
+        if ms == 0 {
             return Err(format!("invalid interval {s:?}: must be longer than zero"));
         }
-        Ok(Interval(std::time::Duration::from_secs(secs)))
+        Ok(Interval(std::time::Duration::from_millis(ms)))
     }
 }
 
@@ -224,6 +238,10 @@ impl Default for Config {
             migrate_on_start: true,
             retention_interval: None,
             log_format: LogFormat::Text,
+            header_read_timeout: Interval(std::time::Duration::from_secs(10)),
+            idle_timeout: Interval(std::time::Duration::from_secs(30)),
+            max_connections: 1024,
+            shutdown_timeout: Interval(std::time::Duration::from_secs(10)),
         }
     }
 }
@@ -248,7 +266,7 @@ const REFERENCE_KEYS: [&str; 5] = [
     "AUDIT_LOGS_RETENTION",
     "AUDIT_LOGS_RETENTION_BATCH_SIZE",
 ];
-const OWN_KEYS: [&str; 12] = [
+const OWN_KEYS: [&str; 16] = [
     "database_url",
     "sqlite_synchronous",
     "bind",
@@ -261,6 +279,10 @@ const OWN_KEYS: [&str; 12] = [
     "migrate_on_start",
     "retention_interval",
     "log_format",
+    "header_read_timeout",
+    "idle_timeout",
+    "max_connections",
+    "shutdown_timeout",
 ];
 
 /// The environment variable that sets `key`.
@@ -308,18 +330,27 @@ impl Config {
                 message: e.into_inner().message().to_owned(),
             }
         })?;
-        config.validate(origin, read_schema)?;
+        config.validate(origin, &env_origin, read_schema)?;
         Ok(config)
     }
 
+    /// Checks values; an error names the environment variable when the
+    /// value came from one (`env_origin`: top-level key -> its origin).
     fn validate(
         &mut self,
         origin: &str,
+        env_origin: &BTreeMap<String, String>,
         read_schema: &dyn Fn(&str) -> Result<String, String>,
     ) -> Result<(), ConfigError> {
-        let err = |key: String, message: String| ConfigError { origin: origin.to_owned(), key, message };
+        let err = |key: String, message: String| {
+            let top = key.split(['.', '[']).next().unwrap_or_default();
+            ConfigError { origin: env_origin.get(top).cloned().unwrap_or_else(|| origin.to_owned()), key, message }
+        };
         if self.max_body_bytes < 1024 {
             return Err(err("max_body_bytes".into(), "must be at least 1024".into()));
+        }
+        if self.max_connections == 0 {
+            return Err(err("max_connections".into(), "must be at least 1".into()));
         }
         if self.retention_batch_size == 0 {
             return Err(err("AUDIT_LOGS_RETENTION_BATCH_SIZE".into(), "must be at least 1".into()));
@@ -470,7 +501,7 @@ roles = ["admin", "auditor"]
         check_err(
             "AUDIT_LOGS_ENABLD = true",
             &[],
-            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `checkpoint_origin`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`",
+            "invalid configuration (auditlog.toml): AUDIT_LOGS_ENABLD: unknown field `AUDIT_LOGS_ENABLD`, expected one of `AUDIT_LOGS_ENABLED`, `AUDIT_LOGS_DISABLED_ACTIONS`, `AUDIT_LOGS_RETENTION_DEFAULT`, `AUDIT_LOGS_RETENTION`, `AUDIT_LOGS_RETENTION_BATCH_SIZE`, `database_url`, `sqlite_synchronous`, `bind`, `base_url`, `tokens`, `signing_key_path`, `checkpoint_origin`, `actions`, `max_body_bytes`, `migrate_on_start`, `retention_interval`, `log_format`, `header_read_timeout`, `idle_timeout`, `max_connections`, `shutdown_timeout`",
         );
         check_err(
             "AUDIT_LOGS_ENABLED = \"yes\"",
@@ -516,6 +547,22 @@ roles = ["admin", "auditor"]
             "AUDIT_LOGS_RETENTION_BATCH_SIZE = 0",
             &[],
             "invalid configuration (auditlog.toml): AUDIT_LOGS_RETENTION_BATCH_SIZE: must be at least 1",
+        );
+        // Regression: a bad value from the environment was blamed on the file.
+        check_err(
+            "max_body_bytes = 4096",
+            &[("AUDITLOG_MAX_BODY_BYTES", "0")],
+            "invalid configuration (environment variable AUDITLOG_MAX_BODY_BYTES): max_body_bytes: must be at least 1024",
+        );
+        check_err(
+            "",
+            &[("AUDITLOG_BIND", "localhost")],
+            "invalid configuration (environment variable AUDITLOG_BIND): bind: \"localhost\" is not an address like 127.0.0.1:5000",
+        );
+        check_err(
+            "",
+            &[("AUDIT_LOGS_RETENTION_BATCH_SIZE", "0")],
+            "invalid configuration (environment variable AUDIT_LOGS_RETENTION_BATCH_SIZE): AUDIT_LOGS_RETENTION_BATCH_SIZE: must be at least 1",
         );
         check_err(
             "[[actions]]\nid = \"x.y\"\nmessage_template = \"m\"\nresource_type = \"r\"\nmetadata_schema = \"missing.json\"",
@@ -565,6 +612,9 @@ metadata_schema = "schema.json"
     #[test]
     fn intervals() {
         assert_eq!("30m".parse(), Ok(Interval(std::time::Duration::from_secs(1800))));
+        assert_eq!("250ms".parse(), Ok(Interval(std::time::Duration::from_millis(250))));
+        assert!("0ms".parse::<Interval>().is_err());
+        assert!("99999999999999999d".parse::<Interval>().is_err());
         assert_eq!("1d".parse(), Ok(Interval(std::time::Duration::from_secs(86_400))));
         assert!("0h".parse::<Interval>().is_err());
         assert!("5 hours".parse::<Interval>().is_err());

@@ -25,12 +25,30 @@ pub struct RequestInfo {
 
 impl RequestInfo {
     /// The end user's address: the first `X-Forwarded-For` entry, else the
-    /// peer address, else `untrackable` (the reference's rule).
+    /// peer address, else `untrackable` (the reference's rule). A first
+    /// entry that is not an IP address (the header is whatever the client
+    /// sent its proxy) is `untrackable` too, rather than stored as sent.
     pub fn ip_address(&self) -> String {
         let forwarded =
             self.forwarded_for.as_deref().and_then(|h| h.split(',').next()).map(str::trim).filter(|s| !s.is_empty());
-        forwarded.or(self.remote_addr.as_deref().filter(|s| !s.is_empty())).unwrap_or(UNTRACKABLE).to_owned()
+        let address = match forwarded {
+            Some(entry) => ip_of(entry),
+            None => self.remote_addr.as_deref().and_then(ip_of),
+        };
+        address.map_or_else(|| UNTRACKABLE.to_owned(), |ip| ip.to_string())
     }
+}
+
+/// The IP address of an `X-Forwarded-For` entry or a peer address: a bare
+/// address, or one with a port (`192.0.2.1:443`, `[2001:db8::1]:443`).
+fn ip_of(entry: &str) -> Option<std::net::IpAddr> {
+    entry.parse().ok().or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
+/// Whether `value` may be stored as `metadata.ip_address`: an IPv4 or IPv6
+/// address, or one of the reference's two special values.
+pub fn is_valid_ip_address(value: &str) -> bool {
+    value == UNTRACKABLE || value == NO_REQUEST || value.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// IP address recorded when a request exists but its address is unknown.
@@ -329,6 +347,32 @@ mod tests {
         assert_eq!(ip(Some("10.0.0.1"), Some("  ")), "10.0.0.1");
         assert_eq!(ip(Some("10.0.0.1"), None), "10.0.0.1");
         assert_eq!(ip(None, None), "untrackable");
+        assert_eq!(ip(Some("10.0.0.1"), Some("[2001:db8::1]:443, 10.0.0.2")), "2001:db8::1");
+        assert_eq!(ip(Some("10.0.0.1"), Some("192.0.2.7:8080")), "192.0.2.7");
+    }
+
+    #[test]
+    fn forwarded_for_that_is_not_an_address_is_untrackable() {
+        for xff in ["<img src=x onerror=alert(1)>", "unknown", "10.0.0.1.5", "192.0.2.1 <b>", "_hidden"] {
+            assert_eq!(ip(Some("10.0.0.1"), Some(xff)), "untrackable", "{xff}");
+        }
+    }
+
+    #[test]
+    fn valid_ip_address_values() {
+        for (v, ok) in [
+            ("127.0.0.1", true),
+            ("2001:db8::1", true),
+            ("untrackable", true),
+            ("N/A", true),
+            ("", false),
+            (" 127.0.0.1", false),
+            ("127.0.0.1:80", false),
+            ("<img src=x>", false),
+            ("n/a", false),
+        ] {
+            assert_eq!(is_valid_ip_address(v), ok, "{v:?}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod context;
 pub mod error;
 pub mod event;
 pub mod identity;
+mod json_numbers;
 pub mod registry;
 pub mod template;
 pub mod uow;

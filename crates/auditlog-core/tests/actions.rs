@@ -280,6 +280,63 @@ fn ingest_bodies() {
             None,
             "invalid event: action: unknown action \"x.unknown\" (auditlog actions list shows the known ones)",
         ),
+        // Regression (trailing data was ignored and a second object dropped).
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}} xyz"#,
+            peer(),
+            "invalid event: (body): malformed JSON: trailing characters at line 1 column 94",
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}}{"action":"draft.create"}"#,
+            peer(),
+            "invalid event: (body): malformed JSON: trailing characters at line 1 column 93",
+        ),
+        (
+            "{\"action\":\"draft.create\",\"resource\":{\"id\":\"r1\"},\"user_id\":\"1\",\"metadata\":{\"parent_pid\":\"p\"}} \r\n ",
+            peer(),
+            r#"User 1 created the draft r1. | {"ip_address":"127.0.0.1","parent_pid":"p"}"#,
+        ),
+        // Regression (an integer past 64 bits was stored as an inexact float).
+        (
+            r#"{"action":"record.publish","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p","revision_id":18446744073709551616}}"#,
+            peer(),
+            "invalid event: metadata.revision_id: integer 18446744073709551616 does not fit in 64 bits (-9223372036854775808 to 18446744073709551615); send it as a string",
+        ),
+        (
+            r#"{"action":"record.publish","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p","revision_id":18446744073709551615}}"#,
+            peer(),
+            r#"User 1 published the record r1. | {"ip_address":"127.0.0.1","parent_pid":"p","revision_id":18446744073709551615}"#,
+        ),
+        // Regression (ip_address and X-Forwarded-For were stored verbatim).
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p","ip_address":"<img src=x>"}}"#,
+            peer(),
+            r#"invalid event: metadata.ip_address: expected an IPv4 or IPv6 address, "untrackable" or "N/A""#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p","ip_address":"untrackable"}}"#,
+            peer(),
+            r#"User 1 created the draft r1. | {"ip_address":"untrackable","parent_pid":"p"}"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user_id":"1","metadata":{"parent_pid":"p"}}"#,
+            Some(RequestInfo {
+                remote_addr: Some("127.0.0.1".into()),
+                forwarded_for: Some("<img src=x onerror=alert(1)>, 10.0.0.2".into()),
+                ..Default::default()
+            }),
+            r#"User 1 created the draft r1. | {"ip_address":"untrackable","parent_pid":"p"}"#,
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user":{"id":"7","email":"<img src=x>"},"metadata":{"parent_pid":"p"}}"#,
+            None,
+            "invalid event: user.email: not an e-mail address (Missing separator character '@'): expected local@domain, like jane@example.org",
+        ),
+        (
+            r#"{"action":"draft.create","resource":{"id":"r1"},"user":{"id":"7","email":"Jane <jane@example.org>"},"metadata":{"parent_pid":"p"}}"#,
+            None,
+            "invalid event: user.email: not an e-mail address (Display names are not supported): expected local@domain, like jane@example.org",
+        ),
     ];
     for (body, req, expect) in cases {
         assert_eq!(ingest(body, req.clone()), *expect, "body {body}");

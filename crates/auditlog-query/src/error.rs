@@ -9,6 +9,21 @@ use std::fmt;
 /// printing, dropping) far from the stack limit whatever the input.
 pub const MAX_DEPTH: usize = 64;
 
+/// The most clauses (terms, phrases, ranges, `_exists_`) one query may hold,
+/// as OpenSearch's classic `max_clause_count`: a query's cost grows with
+/// its clauses, and no person types a thousand.
+pub const MAX_CLAUSES: usize = 1024;
+
+/// The most wildcard terms one query may hold, not counting prefixes
+/// (`draft.*`, one trailing `*`) and `*` alone. A leading or inner wildcard
+/// (`*@cern.ch`, `te?t`) cannot use an index: each one reads every value of
+/// its field.
+pub const MAX_WILDCARD_TERMS: usize = 10;
+
+/// The most `*` and `?` one wildcard term may hold. Matching a pattern
+/// against a value backtracks over its `*`s; a handful is all a search needs.
+pub const MAX_WILDCARDS_PER_TERM: usize = 8;
+
 /// A query that could not be parsed.
 ///
 /// `position` is a byte offset into the input, always on a `char` boundary:
@@ -53,6 +68,13 @@ pub enum ParseErrorKind {
     DanglingEscape,
     /// Groups and prefix operators nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// More than [`MAX_CLAUSES`] clauses; the position is the first one too many.
+    TooManyClauses,
+    /// More than [`MAX_WILDCARD_TERMS`] wildcard terms; the position is the
+    /// first one too many.
+    TooManyWildcardTerms,
+    /// A wildcard term with more than [`MAX_WILDCARDS_PER_TERM`] `*` and `?`.
+    TooManyWildcards,
 }
 
 impl ParseErrorKind {
@@ -72,6 +94,9 @@ impl ParseErrorKind {
             ParseErrorKind::Unsupported(_) => "unsupported",
             ParseErrorKind::DanglingEscape => "dangling_escape",
             ParseErrorKind::TooDeep => "too_deep",
+            ParseErrorKind::TooManyClauses => "too_many_clauses",
+            ParseErrorKind::TooManyWildcardTerms => "too_many_wildcard_terms",
+            ParseErrorKind::TooManyWildcards => "too_many_wildcards",
         }
     }
 }
@@ -194,6 +219,18 @@ impl fmt::Display for Message<'_> {
             ParseErrorKind::TooDeep => write!(
                 f,
                 "query nested too deeply at position {p}: at most {MAX_DEPTH} levels of groups and prefix operators are allowed"
+            ),
+            ParseErrorKind::TooManyClauses => write!(
+                f,
+                "query has too many clauses at position {p}: at most {MAX_CLAUSES} terms, phrases, ranges and _exists_ clauses are allowed"
+            ),
+            ParseErrorKind::TooManyWildcardTerms => write!(
+                f,
+                "query has too many wildcard terms at position {p}: at most {MAX_WILDCARD_TERMS} terms with a leading or inner '*' or '?' are allowed (a prefix like draft.* does not count)"
+            ),
+            ParseErrorKind::TooManyWildcards => write!(
+                f,
+                "wildcard term at position {p} has too many wildcards: at most {MAX_WILDCARDS_PER_TERM} '*' and '?' per term are allowed"
             ),
         }
     }

@@ -80,9 +80,13 @@ pub(crate) struct Token<'a> {
     pub span: Span,
 }
 
-/// Whether `c` ends a word in `mode`.
+/// Whether `c` ends a word in `mode`. In a range bound (after `[`, `{` or
+/// a comparison) `/` is part of the word, as in OpenSearch: date math
+/// rounds with it (`created:>=now-7d/d`), and a bound is never a regex.
 fn ends_word(c: char, mode: Mode) -> bool {
-    c.is_whitespace() || WORD_STOP.contains(&c) || (c == ':' && mode == Mode::Clause)
+    c.is_whitespace()
+        || (WORD_STOP.contains(&c) && !(c == '/' && mode == Mode::Range))
+        || (c == ':' && mode == Mode::Clause)
 }
 
 /// The token starting at or after `from` (whitespace is skipped).
@@ -103,7 +107,7 @@ pub(crate) fn lex(src: &str, from: usize, mode: Mode) -> Result<Token<'_>, Parse
         '}' => one(Tok::RangeClose { inclusive: false }),
         '^' => unsupported(UnsupportedFeature::Boost),
         '~' => unsupported(UnsupportedFeature::Fuzzy),
-        '/' => unsupported(UnsupportedFeature::Regex),
+        '/' if mode != Mode::Range => unsupported(UnsupportedFeature::Regex),
         '"' => phrase(src, start),
         '+' if mode == Mode::Clause => one(Tok::Plus),
         '-' if mode == Mode::Clause => one(Tok::Minus),

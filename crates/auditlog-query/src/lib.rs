@@ -41,8 +41,8 @@
 //! ```
 //!
 //! A WORD escapes with `\` every character that would otherwise not read
-//! back literally where it stands: whitespace, `( ) " [ ] { } ^ ~ / \`, `*`
-//! and `?` outside ranges, `:` and a leading `+ - !` when there is no field,
+//! back literally where it stands: whitespace, `( ) " [ ] { } ^ ~ \`, `/`,
+//! `*` and `?` outside ranges, `:` and a leading `+ - !` when there is no field,
 //! a leading `>`/`<` after `field:`, and the first character of a word
 //! equal to `AND` `OR` `NOT` `&&` `||` (or `TO` / `*` inside a range). An
 //! empty term or bound prints as `""`. An unbounded end prints `*` inside
@@ -55,7 +55,10 @@ mod parser;
 mod print;
 
 pub use ast::{Bound, Match, MatchKind, Node, Pattern, PatternPart, Query, Span};
-pub use error::{Expected, MAX_DEPTH, ParseError, ParseErrorKind, UnsupportedFeature};
+pub use error::{
+    Expected, MAX_CLAUSES, MAX_DEPTH, MAX_WILDCARD_TERMS, MAX_WILDCARDS_PER_TERM, ParseError, ParseErrorKind,
+    UnsupportedFeature,
+};
 pub use parser::parse;
 
 impl std::str::FromStr for Query {

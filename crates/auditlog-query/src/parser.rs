@@ -37,7 +37,9 @@
 //!   [`MatchKind::Wildcard`] of a single [`PatternPart::AnyChars`].
 
 use crate::ast::{Bound, Match, MatchKind, Node, Pattern, PatternPart, Query, Span};
-use crate::error::{Expected, MAX_DEPTH, ParseError, ParseErrorKind};
+use crate::error::{
+    Expected, MAX_CLAUSES, MAX_DEPTH, MAX_WILDCARD_TERMS, MAX_WILDCARDS_PER_TERM, ParseError, ParseErrorKind,
+};
 use crate::lexer::{Cmp, Mode, Tok, Token, Word, lex};
 
 /// Parse a query string. Empty or whitespace-only input is the empty query.
@@ -55,7 +57,48 @@ pub fn parse(input: &str) -> Result<Query, ParseError> {
     if !matches!(end.tok, Tok::Eof) {
         return Err(parser.unexpected(&end, Expected::EndOfQuery));
     }
+    check_size(&root)?;
     Ok(Query { root: Some(root) })
+}
+
+/// The query-size limits: [`MAX_CLAUSES`] clauses, [`MAX_WILDCARD_TERMS`]
+/// costly wildcard terms, [`MAX_WILDCARDS_PER_TERM`] wildcards in a term.
+/// Errors point at the first clause past a limit, in the order written.
+fn check_size(root: &Node) -> Result<(), ParseError> {
+    fn leaves<'n>(node: &'n Node, out: &mut Vec<&'n Match>) {
+        match node {
+            Node::MatchAll => {}
+            Node::Match(m) => out.push(m),
+            Node::Bool { must, should, must_not } => {
+                for n in must.iter().chain(should).chain(must_not) {
+                    leaves(n, out);
+                }
+            }
+        }
+    }
+    let mut all = Vec::new();
+    leaves(root, &mut all);
+    all.sort_by_key(|m| m.span.start);
+    if let Some(m) = all.get(MAX_CLAUSES) {
+        return Err(ParseError::new(ParseErrorKind::TooManyClauses, m.span.start));
+    }
+    let mut costly = 0;
+    for m in &all {
+        let MatchKind::Wildcard(Pattern(parts)) = &m.kind else { continue };
+        let wildcards = parts.iter().filter(|p| !matches!(p, PatternPart::Literal(_))).count();
+        if wildcards > MAX_WILDCARDS_PER_TERM {
+            return Err(ParseError::new(ParseErrorKind::TooManyWildcards, m.span.start));
+        }
+        let prefix_or_any = matches!(parts.as_slice(), [PatternPart::Literal(_), PatternPart::AnyChars])
+            || parts.iter().all(|p| *p == PatternPart::AnyChars);
+        if !prefix_or_any {
+            costly += 1;
+            if costly > MAX_WILDCARD_TERMS {
+                return Err(ParseError::new(ParseErrorKind::TooManyWildcardTerms, m.span.start));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -146,7 +146,7 @@ fn push_escaped(out: &mut String, text: &str, place: Place, at_start: bool) {
         let first = at_start && i == 0;
         let escape = c == '\\'
             || c.is_whitespace()
-            || WORD_STOP.contains(&c)
+            || (WORD_STOP.contains(&c) && !(place == Place::Range && c == '/'))
             || (place != Place::Range && matches!(c, '*' | '?'))
             || (place == Place::Clause && c == ':')
             || (place == Place::Clause && first && matches!(c, '+' | '-' | '!'))

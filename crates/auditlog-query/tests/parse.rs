@@ -455,6 +455,67 @@ fn nesting_limit() {
     assert!(parse(&format!("{}a", "-".repeat(limit))).is_ok());
 }
 
+/// Regression: the README's `created:>=now-7d/d` answered "regular
+/// expressions are not supported". In a range bound `/` is date math.
+#[test]
+fn date_math_rounding_in_range_bounds() {
+    check("created:>=now-7d/d", "created:[now-7d/d TO *]");
+    check("created:<now/d", "created:[* TO now/d}");
+    check("created:[now-1M/M TO now/d]", "created:[now-1M/M TO now/d]");
+    check("created:{2026/01/01 TO *]", "created:{2026/01/01 TO *]");
+    check_err("created:now/d", "unsupported", 11);
+    check_err("x /ab/", "unsupported", 2);
+    check_err("f:/ab/", "unsupported", 2);
+}
+
+/// Regression: 997 OR-ed terms reached the database, which answered
+/// "Expression tree is too large" (a 500). The clause limit is a 400
+/// pointing at the first clause too many.
+#[test]
+fn clause_limit() {
+    let limit = auditlog_query::MAX_CLAUSES;
+    let terms = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>().join(" OR ");
+    assert!(parse(&terms(limit)).is_ok());
+    let over = terms(limit + 1);
+    check_err(&over, "too_many_clauses", over.rfind("t1024").unwrap());
+    let ranges = (0..=limit).map(|i| format!("n:[{i} TO *]")).collect::<Vec<_>>().join(" ");
+    check_err(&ranges, "too_many_clauses", ranges.rfind("n:[1024").unwrap());
+    check_msg(
+        &terms(2000),
+        &format!(
+            "query has too many clauses at position {}: at most 1024 terms, phrases, ranges and _exists_ clauses are allowed",
+            terms(2000).find("t1024").unwrap()
+        ),
+    );
+}
+
+/// Regression: 400 `message:*xN*` terms read every message 400 times. Leading
+/// and inner wildcards are limited per query, and wildcards per term; prefixes
+/// and `*` alone are not counted.
+#[test]
+fn wildcard_limits() {
+    let limit = auditlog_query::MAX_WILDCARD_TERMS;
+    let terms = |n: usize| (0..n).map(|i| format!("message:*x{i}*")).collect::<Vec<_>>().join(" OR ");
+    assert!(parse(&terms(limit)).is_ok());
+    let over = terms(limit + 1);
+    check_err(&over, "too_many_wildcard_terms", over.rfind("message:*x10*").unwrap());
+    let prefixes = (0..50).map(|i| format!("action:draft{i}.* f:*")).collect::<Vec<_>>().join(" ");
+    assert!(parse(&prefixes).is_ok(), "prefixes and match-any are not counted");
+    check_msg(
+        &format!("{} te?t", terms(limit)),
+        &format!(
+            "query has too many wildcard terms at position {}: at most 10 terms with a leading or inner '*' or '?' are allowed (a prefix like draft.* does not count)",
+            terms(limit).len() + 1
+        ),
+    );
+    assert!(parse("f:*a*b*c*d*e*f*g*").is_ok());
+    check_msg(
+        "x f:*a*b*c*d*e*f*g*h*",
+        "wildcard term at position 2 has too many wildcards: at most 8 '*' and '?' per term are allowed",
+    );
+    check_err("????????????", "too_many_wildcards", 0);
+}
+
 #[test]
 fn messages() {
     check_msg("resource.id:", r#"expected a value after "resource.id:" at position 12, found end of query"#);

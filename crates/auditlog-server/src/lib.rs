@@ -16,6 +16,7 @@
 mod admin;
 mod api;
 mod auth;
+pub mod connection;
 mod content;
 mod error;
 mod extract;
@@ -27,7 +28,6 @@ mod routes;
 mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 pub use admin::ADMIN_PREFIX;
 pub use auth::{generate_token, hash_token};
@@ -35,16 +35,18 @@ pub use integrity::{CheckpointSummary, EventIntegrity, IntegrityError, Integrity
 pub use routes::{api_route_table, route_table, router};
 pub use state::AppState;
 
-/// Serves `state`'s router on `listener` until `shutdown` resolves; requests
-/// already in flight then finish before this returns.
+/// Serves `state`'s router on `listener` until `shutdown` resolves, within
+/// the configuration's connection limits (see [`connection`]): requests
+/// already in flight then finish, for at most `shutdown_timeout`, before
+/// this returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = connection::Limits::from_config(&state.config);
+    let metrics = state.metrics.clone();
+    connection::serve(listener, router(state), metrics, limits, shutdown).await
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM: the signals `auditlog serve`

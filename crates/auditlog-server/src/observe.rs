@@ -1,5 +1,6 @@
 //! The outermost middleware: gives every request an id (from `X-Request-ID`
-//! or a new UUIDv7) and echoes it on every response, marks credentials
+//! or a new UUIDv7) and echoes it on every response (with
+//! `X-Content-Type-Options: nosniff`), marks credentials
 //! sensitive, counts the request in the metrics and writes exactly one log
 //! line for it — method, path (no query string), status, latency and
 //! request id; never headers, so never a token.
@@ -8,7 +9,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::{AUTHORIZATION, COOKIE, X_CONTENT_TYPE_OPTIONS};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -42,7 +43,7 @@ pub(crate) async fn observe(State(state): State<AppState>, mut req: Request, nex
         }
     }
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let path = capped(req.uri().path(), MAX_LOGGED_PATH);
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
 
     let span = tracing::info_span!("request", request_id = %request_id);
@@ -51,9 +52,12 @@ pub(crate) async fn observe(State(state): State<AppState>, mut req: Request, nex
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
+    // Every response, JSON included, is read as the type it declares.
+    res.headers_mut().entry(X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     let status = res.status().as_u16();
-    state.metrics.count_request(route.as_deref().unwrap_or(UNMATCHED), method.as_str(), status);
+    state.metrics.count_request(route.as_deref().unwrap_or(UNMATCHED), &method, status);
     let latency_ms = start.elapsed().as_micros() as f64 / 1000.0;
+    let method = capped(method.as_str(), MAX_LOGGED_METHOD);
     match res.extensions().get::<ErrorCause>() {
         Some(ErrorCause(cause)) if status >= 500 => tracing::error!(
             target: ACCESS_LOG, method = %method, path = %path, status, latency_ms,
@@ -71,6 +75,21 @@ pub(crate) async fn observe(State(state): State<AppState>, mut req: Request, nex
     res
 }
 
+/// The most bytes of a request's path and method a log line holds: both
+/// are the client's to choose (a 50 KB method is valid HTTP).
+const MAX_LOGGED_PATH: usize = 512;
+const MAX_LOGGED_METHOD: usize = 32;
+
+/// At most `max` bytes of `s` (cut on a character boundary), with how much
+/// was left out.
+fn capped(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let cut = (0..=max).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+    format!("{}...({} more bytes)", &s[..cut], s.len() - cut)
+}
+
 /// A client's request id is kept when it is short printable ASCII (it is
 /// echoed in a header and written to logs); otherwise a new one is made.
 fn acceptable_request_id(v: &str) -> bool {
@@ -79,7 +98,14 @@ fn acceptable_request_id(v: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::acceptable_request_id;
+    use super::{acceptable_request_id, capped};
+
+    #[test]
+    fn logged_text_is_capped() {
+        assert_eq!(capped("GET", 32), "GET");
+        assert_eq!(capped(&"M".repeat(50_000), 32), format!("{}...(49968 more bytes)", "M".repeat(32)));
+        assert_eq!(capped("/ééé", 2), "/...(6 more bytes)");
+    }
 
     #[test]
     fn request_id_rules() {

@@ -46,7 +46,14 @@ where
 {
     debug_assert!(path.starts_with(ADMIN_PREFIX), "admin routes live under {ADMIN_PREFIX}: {path}");
     let Endpoint { method, path, route } = endpoint(method, path, handler);
-    Endpoint { method, path, route: route.layer(axum::middleware::map_response(admin_headers)) }
+    // A panic in a page is the page's HTML error, not the API's JSON.
+    let route =
+        route.layer(CatchPanicLayer::custom(admin_panic_page)).layer(axum::middleware::map_response(admin_headers));
+    Endpoint { method, path, route }
+}
+
+fn admin_panic_page(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    admin::error_page(admin::Layout::new("Error", None), ApiError::Internal(panic_cause(&panic)))
 }
 
 async fn admin_headers(res: Response) -> Response {
@@ -125,10 +132,15 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 }
 
 fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal(panic_cause(&panic)).into_response()
+}
+
+/// What a panic says, for the request's log line.
+fn panic_cause(panic: &Box<dyn std::any::Any + Send + 'static>) -> String {
     let detail = panic
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
-    ApiError::Internal(format!("handler panicked: {detail}")).into_response()
+    format!("handler panicked: {detail}")
 }

@@ -697,3 +697,42 @@ async fn an_integrity_provider_fills_the_header_and_each_event() {
     assert!(res.text.contains("Checkpoint status unavailable."));
     assert_eq!(res.text.matches(r#"<span class="badge unknown""#).count(), 5);
 }
+
+/// Regression: a page whose handler failed unexpectedly (a panic, as date
+/// math overflow was) answered the API's JSON error; it shows the admin
+/// page's own HTML error page, with its security headers.
+#[tokio::test]
+async fn a_failing_page_is_an_html_500() {
+    let app = App::with_store(
+        config(),
+        Arc::new(common::BrokenStore(|| -> auditlog_store::StoreError { panic!("the store exploded") })),
+    );
+    let mut browser = Browser::new(&app);
+    browser.sign_in(ADMIN).await;
+    let res = browser.get(SEARCH).await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_html(&res);
+    assert!(res.text.contains("Something went wrong"), "{}", res.text);
+    assert!(!res.text.contains("exploded"), "the cause is logged, not shown: {}", res.text);
+    assert!(res.header("content-security-policy").is_some());
+    // The API keeps its JSON.
+    let res = app.send(common::get("/api/audit-logs", ADMIN)).await;
+    assert_eq!(res.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.error_message(), "Internal server error.");
+}
+
+/// Regression: date math that overflows on the admin page was a 500; it is
+/// the page's 400 with the problem shown at its position.
+#[tokio::test]
+async fn date_math_overflow_on_the_page_is_a_400() {
+    let app = App::new();
+    let mut browser = Browser::new(&app);
+    browser.sign_in(ADMIN).await;
+    let res = browser.get(&format!("{SEARCH}?q={}", encode("created:>now-999999999d"))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert_html(&res);
+    assert!(res.text.contains("is out of range: dates must fall in the years 1 to 9999"), "{}", res.text);
+    let res = browser.get(&format!("{SEARCH}?created_from={}", encode("now-999999999d"))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+    assert!(res.text.contains("is out of range"), "{}", res.text);
+}

@@ -212,6 +212,56 @@ async fn bulk_stores_good_lines_and_reports_bad_ones() {
     assert_eq!(all.json["hits"]["total"], 2);
 }
 
+/// Regression: 250,000 bad lines (500 KB) answered a 31 MB report and held
+/// 871 MB. Bad lines past the first 100 are counted, not listed; the good
+/// lines among them are stored and listed as before.
+#[tokio::test]
+async fn bulk_of_many_bad_lines_lists_the_first_100_and_counts_the_rest() {
+    let app = App::new();
+    let bad_lines = 50_000;
+    let mut body = String::new();
+    for i in 0..bad_lines {
+        // A valid event every 10,000 lines, an event failing validation
+        // among the first lines, the rest not JSON at all.
+        if i % 10_000 == 5 {
+            body.push_str(DRAFT_CREATE);
+            body.push('\n');
+        }
+        body.push_str(if i == 3 { r#"{"action":"draft.create","resource":{"id":"r"}}"# } else { "x" });
+        body.push('\n');
+    }
+    let res = app.send(call("POST", "/api/audit-logs/_bulk").token(SYSTEM).body(NDJSON, body.clone())).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", &res.text[..200.min(res.text.len())]);
+    assert!(res.text.len() < 32 * 1024, "a {} byte report for a {} byte body", res.text.len(), body.len());
+    assert_eq!(res.json["created"], 5);
+    assert_eq!(res.json["failed"], bad_lines);
+    assert_eq!(res.json["errors_omitted"], bad_lines - 100);
+    let results = res.json["results"].as_array().unwrap();
+    let failed: Vec<&Value> = results.iter().filter(|r| r["status"] == 400).collect();
+    assert_eq!(failed.len(), 100);
+    // The first 100 failed lines in line order, parse and validation errors alike.
+    let indexes: Vec<u64> = failed.iter().map(|r| r["index"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (0..).filter(|i| *i != 5).take(100).collect();
+    assert_eq!(indexes, expected);
+    assert_eq!(
+        failed[3]["errors"],
+        json!([{"field": "user", "messages": ["required: give user {id, email[, username]} or user_id"]}])
+    );
+    assert_eq!(failed[0]["errors"][0]["field"], "(body)");
+    let stored: Vec<u64> =
+        results.iter().filter(|r| r["status"] == 201).map(|r| r["index"].as_u64().unwrap()).collect();
+    assert_eq!(stored, [5, 10_006, 20_007, 30_008, 40_009]);
+    let index: Vec<u64> = results.iter().map(|r| r["index"].as_u64().unwrap()).collect();
+    assert!(index.windows(2).all(|w| w[0] < w[1]), "results in line order");
+    let search = app.send(get("/api/audit-logs", ADMIN)).await;
+    assert_eq!(search.json["hits"]["total"], 5);
+
+    // A request without bad lines keeps its shape: no `errors_omitted`.
+    let res = app.send(call("POST", "/api/audit-logs/_bulk").token(SYSTEM).body(NDJSON, DRAFT_CREATE)).await;
+    let keys: Vec<&String> = res.json.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["created", "failed", "not_logged", "results"]);
+}
+
 #[tokio::test]
 async fn bulk_without_events_is_400() {
     let app = App::new();

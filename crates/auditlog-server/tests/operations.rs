@@ -17,6 +17,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const EVENT: &str = r#"{"action":"draft.create","resource":{"id":"abcd-1234"},"user":{"id":"1","email":"a@b.c"},"metadata":{"parent_pid":"p"}}"#;
 const SOME_ID: &str = "01936f7e-8b4a-7c3e-9d2a-5f1e2b3c4d5e";
 
+/// Regression: JSON responses lacked `X-Content-Type-Options: nosniff`.
+#[tokio::test]
+async fn every_response_says_nosniff() {
+    let app = App::new();
+    for c in [
+        call("GET", "/health"),
+        call("GET", "/metrics"),
+        get("/api/audit-logs", ADMIN),
+        call("GET", "/api/audit-logs"),
+        post("/api/audit-logs", "{"),
+        call("GET", "/nowhere"),
+        call("GET", "/administration/audit-logs"),
+    ] {
+        let res = app.send(c).await;
+        assert_eq!(res.header("x-content-type-options"), Some("nosniff"), "{} {}", res.status, res.text);
+    }
+}
+
 #[tokio::test]
 async fn health_reports_the_store() {
     let app = App::new();

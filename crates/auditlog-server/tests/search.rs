@@ -245,6 +245,22 @@ async fn bad_parameters_and_queries_are_400_with_the_culprit() {
             "Invalid query: unclosed quote: phrase starting at position 24 has no closing '\"'",
             json!({"position": 24}),
         ),
+        // Regression: date math overflow panicked (a 500), in q and in the date filters.
+        (
+            "q=action:x%20created:%3Enow-999999999d",
+            "Invalid query: \"now-999999999d\" is out of range: dates must fall in the years 1 to 9999 (position 9)",
+            json!({"position": 9}),
+        ),
+        (
+            "q=created:[now-999999999d%20TO%20now]",
+            "Invalid query: \"now-999999999d\" is out of range: dates must fall in the years 1 to 9999 (position 0)",
+            json!({"position": 0}),
+        ),
+        (
+            "created_to=now%2B999999999999d",
+            "Invalid value for parameter created_to: \"now+999999999999d\" is out of range: dates must fall in the years 1 to 9999",
+            json!({"errors": [{"field": "created_to", "messages": ["\"now+999999999999d\" is out of range: dates must fall in the years 1 to 9999"]}]}),
+        ),
     ];
     for (query, message, extra) in cases {
         let res = app.send(get(&format!("/api/audit-logs?{query}"), ADMIN)).await;
@@ -323,5 +339,57 @@ async fn responses_use_the_content_type_accept_asks_for() {
             assert_eq!(res.content_type(), want, "{uri} Accept: {accept:?}");
             assert!(res.json.is_object(), "{uri}: JSON body in either type");
         }
+    }
+}
+
+/// Regression: 997 OR-ed terms were a 500 ("Expression tree is too large")
+/// and 400 inner wildcards ran for many seconds. Both are bounded in the
+/// query: 1,024 clauses, 10 leading or inner wildcard terms.
+#[tokio::test]
+async fn query_size_limits_are_400_naming_the_limit() {
+    let app = App::new();
+    app.seed().await;
+    let search = |q: String| {
+        let q: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        get(&format!("/api/audit-logs?q={q}"), ADMIN)
+    };
+    let terms = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>().join(" OR ");
+    let res = app.send(search(terms(1024))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let q = terms(1025);
+    let res = app.send(search(q.clone())).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert_eq!(res.json["position"], q.rfind("t1024").unwrap());
+    assert!(res.error_message().contains("at most 1024 terms, phrases, ranges and _exists_ clauses"), "{}", res.text);
+
+    let wildcards = |n: usize| (0..n).map(|i| format!("message:*x{i}*")).collect::<Vec<_>>().join(" OR ");
+    let res = app.send(search(wildcards(10))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text);
+    let res = app.send(search(wildcards(400))).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.text);
+    assert!(res.error_message().contains("at most 10 terms with a leading or inner '*' or '?'"), "{}", res.text);
+}
+
+/// Regression: the README's `created:>=now-7d/d` answered 400 "regular
+/// expressions are not supported"; date math rounds with `/` in a range.
+#[tokio::test]
+async fn date_math_rounding_works_unquoted() {
+    let app = App::new();
+    app.seed().await;
+    let fresh = app
+        .create(
+            r#"{"action":"draft.create","resource":{"id":"new-1"},"user_id":"system","metadata":{"parent_pid":"p"}}"#,
+        )
+        .await;
+    for (unquoted, quoted) in [
+        ("created:%3E%3Dnow-7d/d", "created:%3E%3D%22now-7d/d%22"),
+        ("created:[now-7d/d%20TO%20now%2B1d/d]", "created:[%22now-7d/d%22%20TO%20%22now%2B1d/d%22]"),
+    ] {
+        let res = app.send(get(&format!("/api/audit-logs?q={unquoted}"), ADMIN)).await;
+        assert_eq!(res.status, StatusCode::OK, "{unquoted}: {}", res.text);
+        let same = app.send(get(&format!("/api/audit-logs?q={quoted}"), ADMIN)).await;
+        assert_eq!(res.json["hits"], same.json["hits"], "{unquoted}");
+        let ids: Vec<&Value> = res.json["hits"]["hits"].as_array().unwrap().iter().map(|h| &h["id"]).collect();
+        assert!(ids.contains(&&fresh["id"]), "{unquoted}: {ids:?}");
     }
 }

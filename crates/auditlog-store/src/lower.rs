@@ -329,22 +329,23 @@ fn lower_match(m: &Match, now: Timestamp) -> Result<Cond, QueryError> {
         }
 
         (Field::Created, MatchKind::Term(v) | MatchKind::Phrase(v)) => {
-            let d = parse_date(v, now).ok_or_else(|| err(bad_date(v)))?;
+            let d = parse_date(v, now).map_err(|e| err(e.message(v)))?;
             Cond::Created { from: Some(d.start), to: Some(d.end) }
         }
         (Field::Created, MatchKind::Wildcard(_)) => {
             return Err(err("wildcards are not supported on the date field \"created\"; use a range like created:[2026-01-01 TO 2026-01-31]".into()));
         }
         (Field::Created, MatchKind::Range { lower, upper }) => {
+            let date = |v: &str| parse_date(v, now).map_err(|e| err(e.message(v)));
             let from = match lower {
                 Bound::Unbounded => None,
-                Bound::Inclusive(v) => Some(parse_date(v, now).ok_or_else(|| err(bad_date(v)))?.start),
-                Bound::Exclusive(v) => Some(parse_date(v, now).ok_or_else(|| err(bad_date(v)))?.end),
+                Bound::Inclusive(v) => Some(date(v)?.start),
+                Bound::Exclusive(v) => Some(date(v)?.end),
             };
             let to = match upper {
                 Bound::Unbounded => None,
-                Bound::Inclusive(v) => Some(parse_date(v, now).ok_or_else(|| err(bad_date(v)))?.end),
-                Bound::Exclusive(v) => Some(parse_date(v, now).ok_or_else(|| err(bad_date(v)))?.start),
+                Bound::Inclusive(v) => Some(date(v)?.end),
+                Bound::Exclusive(v) => Some(date(v)?.start),
             };
             Cond::Created { from, to }
         }
@@ -474,9 +475,34 @@ pub fn tokenize(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_lowercase).collect()
 }
 
-fn bad_date(v: &str) -> String {
-    format!("\"{v}\" is not a date; use 2026-01-31, 2026-01-31T12:00:00, RFC 3339, or now-7d")
+/// Why a value is not a usable date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateError {
+    /// Not a date, a date-time or date math.
+    NotADate,
+    /// Date math (`now-999999999d`) or a date past the years 1 to 9999.
+    OutOfRange,
 }
+
+impl DateError {
+    /// The explanation for `value`.
+    pub fn message(self, value: &str) -> String {
+        let shown: String = value.chars().take(64).collect();
+        match self {
+            DateError::NotADate => {
+                format!("\"{shown}\" is not a date; use 2026-01-31, 2026-01-31T12:00:00, RFC 3339, or now-7d")
+            }
+            DateError::OutOfRange => {
+                format!("\"{shown}\" is out of range: dates must fall in the years {MIN_YEAR} to {MAX_YEAR}")
+            }
+        }
+    }
+}
+
+/// The years a date value may fall in: what both stores (and the event's
+/// RFC 3339 timestamps) represent.
+const MIN_YEAR: i32 = 1;
+const MAX_YEAR: i32 = 9999;
 
 /// A date value and the span of time it stands for: `2026-01-01` is the
 /// whole day, `2026-01-01T12:00:00` that second, a value with a fraction that
@@ -488,12 +514,20 @@ pub struct DateSpan {
     pub end: i64,
 }
 
-pub fn parse_date(v: &str, now: Timestamp) -> Option<DateSpan> {
+pub fn parse_date(v: &str, now: Timestamp) -> Result<DateSpan, DateError> {
+    let span = parse_date_span(v, now)?;
+    let in_range =
+        |us: i64| Timestamp::from_micros(us).is_some_and(|t| (MIN_YEAR..=MAX_YEAR).contains(&t.as_datetime().year()));
+    // The end is exclusive: the span of 9999-12-31 ends at 10000-01-01.
+    if in_range(span.start) && in_range(span.end - 1) { Ok(span) } else { Err(DateError::OutOfRange) }
+}
+
+fn parse_date_span(v: &str, now: Timestamp) -> Result<DateSpan, DateError> {
     let v = v.trim();
     if let Some(math) = v.strip_prefix("now") {
         return date_math(now, math);
     }
-    let t = Timestamp::parse_lenient(v)?.as_micros();
+    let t = Timestamp::parse_lenient(v).ok_or(DateError::NotADate)?.as_micros();
     let unit = if !v.contains(['T', ' ']) {
         86_400_000_000
     } else if v.contains('.') {
@@ -503,11 +537,43 @@ pub fn parse_date(v: &str, now: Timestamp) -> Option<DateSpan> {
     } else {
         60_000_000
     };
-    Some(DateSpan { start: t, end: t + unit })
+    Ok(DateSpan { start: t, end: t.saturating_add(unit) })
 }
 
 /// `now`, `now-7d`, `now+1h`, `now-1M/d` (subtract a month, round to the day).
-fn date_math(now: Timestamp, mut rest: &str) -> Option<DateSpan> {
+fn date_math(now: Timestamp, rest: &str) -> Result<DateSpan, DateError> {
+    // Every arithmetic step is checked: a syntax error is not a date, an
+    // overflow (`now-999999999d`) is out of range.
+    let syntax = |s: &str| s.is_empty() || date_math_syntax(s);
+    if !syntax(rest) {
+        return Err(DateError::NotADate);
+    }
+    date_math_checked(now, rest).ok_or(DateError::OutOfRange)
+}
+
+/// Whether `rest` is a sequence of `+N<unit>`, `-N<unit>` and `/<unit>`.
+fn date_math_syntax(mut rest: &str) -> bool {
+    while let Some(op) = rest.chars().next() {
+        rest = &rest[op.len_utf8()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let (number, tail) = rest.split_at(digits);
+        let Some(unit) = tail.chars().next() else { return false };
+        let known = matches!(unit, 'y' | 'M' | 'w' | 'd' | 'h' | 'H' | 'm' | 's');
+        let ok = match op {
+            // A number too large for i64 is an overflow, found later.
+            '+' | '-' => known,
+            '/' => known && number.is_empty(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        rest = &tail[unit.len_utf8()..];
+    }
+    true
+}
+
+fn date_math_checked(now: Timestamp, mut rest: &str) -> Option<DateSpan> {
     let mut t = now.as_datetime();
     let mut round = None;
     while !rest.is_empty() {
@@ -524,11 +590,11 @@ fn date_math(now: Timestamp, mut rest: &str) -> Option<DateSpan> {
                 t = match unit {
                     'y' => add_months(t, n.checked_mul(12)?)?,
                     'M' => add_months(t, n)?,
-                    'w' => t + Duration::try_weeks(n)?,
-                    'd' => t + Duration::try_days(n)?,
-                    'h' | 'H' => t + Duration::try_hours(n)?,
-                    'm' => t + Duration::try_minutes(n)?,
-                    's' => t + Duration::try_seconds(n)?,
+                    'w' => t.checked_add_signed(Duration::try_weeks(n)?)?,
+                    'd' => t.checked_add_signed(Duration::try_days(n)?)?,
+                    'h' | 'H' => t.checked_add_signed(Duration::try_hours(n)?)?,
+                    'm' => t.checked_add_signed(Duration::try_minutes(n)?)?,
+                    's' => t.checked_add_signed(Duration::try_seconds(n)?)?,
                     _ => return None,
                 };
             }
@@ -541,7 +607,7 @@ fn date_math(now: Timestamp, mut rest: &str) -> Option<DateSpan> {
         Some('y') => Utc.with_ymd_and_hms(t.year(), 1, 1, 0, 0, 0).single()?,
         Some('M') => Utc.with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0).single()?,
         Some('w') => {
-            let d = t.date_naive() - Duration::days(t.weekday().num_days_from_monday() as i64);
+            let d = t.date_naive().checked_sub_signed(Duration::days(t.weekday().num_days_from_monday() as i64))?;
             Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)
         }
         Some('d') => Utc.from_utc_datetime(&t.date_naive().and_hms_opt(0, 0, 0)?),
@@ -553,11 +619,11 @@ fn date_math(now: Timestamp, mut rest: &str) -> Option<DateSpan> {
     let end = match round {
         Some('y') => add_months(start, 12)?,
         Some('M') => add_months(start, 1)?,
-        Some('w') => start + Duration::weeks(1),
-        Some('d') => start + Duration::days(1),
-        Some('h' | 'H') => start + Duration::hours(1),
-        Some('m') => start + Duration::minutes(1),
-        _ => start + Duration::seconds(1),
+        Some('w') => start.checked_add_signed(Duration::weeks(1))?,
+        Some('d') => start.checked_add_signed(Duration::days(1))?,
+        Some('h' | 'H') => start.checked_add_signed(Duration::hours(1))?,
+        Some('m') => start.checked_add_signed(Duration::minutes(1))?,
+        _ => start.checked_add_signed(Duration::seconds(1))?,
     };
     Some(DateSpan { start: start.timestamp_micros(), end: end.timestamp_micros() })
 }
@@ -577,10 +643,11 @@ mod tests {
 
     fn span(v: &str) -> String {
         match parse_date(v, now()) {
-            Some(d) => {
+            Ok(d) => {
                 format!("{} .. {}", Timestamp::from_micros(d.start).unwrap(), Timestamp::from_micros(d.end).unwrap())
             }
-            None => "invalid".into(),
+            Err(DateError::NotADate) => "invalid".into(),
+            Err(DateError::OutOfRange) => "out of range".into(),
         }
     }
 
@@ -600,6 +667,19 @@ mod tests {
             ("now-x", "invalid"),
             ("soon", "invalid"),
             ("2026-02-30", "invalid"),
+            ("nowé", "invalid"),
+            ("now-7", "invalid"),
+            ("now/7d", "invalid"),
+            ("now-1d/", "invalid"),
+            // Regression: date math overflow panicked (a 500).
+            ("now-999999999d", "out of range"),
+            ("now+999999999999999999999d", "out of range"),
+            ("now-9223372036854775807y", "out of range"),
+            ("now-9000000w", "out of range"),
+            ("now+8000y/y", "out of range"),
+            ("now-2026y", "out of range"),
+            ("now+7973y", "9999-11-26T14:30:00.000000+00:00 .. 9999-11-26T14:30:00.000001+00:00"),
+            ("9999-12-31", "9999-12-31T00:00:00.000000+00:00 .. +10000-01-01T00:00:00.000000+00:00"),
         ];
         for (input, want) in cases {
             assert_eq!(span(input), want, "{input}");

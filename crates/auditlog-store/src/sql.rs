@@ -77,12 +77,7 @@ pub fn render(cond: &Cond, sql: &mut Sql, d: &dyn Dialect) {
         Cond::And(v) | Cond::Or(v) => {
             let sep = if matches!(cond, Cond::And(_)) { " AND " } else { " OR " };
             sql.push("(");
-            for (i, c) in v.iter().enumerate() {
-                if i > 0 {
-                    sql.push(sep);
-                }
-                render(c, sql, d);
-            }
+            render_list(v, sep, sql, d);
             sql.push(")");
         }
         Cond::Not(c) => {
@@ -140,6 +135,28 @@ pub fn wildcard(p: &Pattern, many: char, one: char, literal: impl Fn(char, &mut 
     out
 }
 
+/// `v` joined by `sep`, nested as a balanced tree: `a OR b OR c ...` is
+/// parsed as a chain as deep as the list is long, and SQLite refuses
+/// expressions deeper than 1,000; halves in parentheses nest log2(n) deep.
+fn render_list(v: &[Cond], sep: &str, sql: &mut Sql, d: &dyn Dialect) {
+    const FLAT: usize = 8;
+    if v.len() <= FLAT {
+        for (i, c) in v.iter().enumerate() {
+            if i > 0 {
+                sql.push(sep);
+            }
+            render(c, sql, d);
+        }
+        return;
+    }
+    let (left, right) = v.split_at(v.len() / 2);
+    sql.push("(");
+    render_list(left, sep, sql, d);
+    sql.push(")").push(sep).push("(");
+    render_list(right, sep, sql, d);
+    sql.push(")");
+}
+
 /// A metadata value flattened to one leaf: the dotted path and the value as
 /// text (and as a number when it is one). Arrays contribute each element
 /// under the array's path; nulls contribute nothing. This is the reference's
@@ -191,6 +208,57 @@ pub fn meta_eq_texts(v: &crate::lower::MetaValue) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    struct Leaves;
+
+    impl Dialect for Leaves {
+        fn keyword(&self, sql: &mut Sql, col: Col, _: &KeywordOp) {
+            sql.push(col.name());
+        }
+        fn created(&self, sql: &mut Sql, _: Option<i64>, _: Option<i64>) {
+            sql.push("created");
+        }
+        fn text(&self, sql: &mut Sql, _: TextScope, _: &TextQuery) {
+            sql.push("text");
+        }
+        fn meta(&self, sql: &mut Sql, _: &str, _: &MetaOp) {
+            sql.push("meta");
+        }
+    }
+
+    fn deepest(text: &str) -> usize {
+        let mut depth = 0usize;
+        let mut max = 0;
+        for c in text.chars() {
+            match c {
+                '(' => {
+                    depth += 1;
+                    max = max.max(depth);
+                }
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        max
+    }
+
+    /// Regression: a query of ~1,000 OR-ed terms became a chain SQLite
+    /// refused ("Expression tree is too large").
+    #[test]
+    fn long_lists_nest_logarithmically() {
+        let leaf = Cond::Keyword { col: Col::Action, op: KeywordOp::Eq("x".into()) };
+        let few = Cond::Or(vec![leaf.clone(); 3]);
+        let mut sql = Sql::question();
+        render(&few, &mut sql, &Leaves);
+        assert_eq!(sql.text, "(action OR action OR action)");
+        for n in [9, 1024, 8192] {
+            let mut sql = Sql::question();
+            render(&Cond::Or(vec![leaf.clone(); n]), &mut sql, &Leaves);
+            assert_eq!(sql.text.matches("action").count(), n);
+            assert_eq!(sql.text.matches(" OR ").count(), n - 1);
+            assert!(deepest(&sql.text) <= 2 + n.ilog2() as usize, "{n}: depth {}", deepest(&sql.text));
+        }
+    }
 
     #[test]
     fn patterns_escape_literals_in_each_syntax() {

@@ -23,6 +23,7 @@ pub struct Args {
 
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let store = std::sync::Arc::new(loaded.open_sqlite("demo")?);
+    let signer = crate::sequencing::signer_for_writes(loaded)?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let opts = DemoOptions { events: args.events, users: args.users, seed, ..Default::default() };
     let users = demo_users(opts.users, opts.seed);
@@ -42,7 +43,7 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
         Ok(report)
     })
     .await??;
-    let round = crate::sequencing::integrate_now(loaded, store).await?;
+    let round = crate::sequencing::integrate_now(&signer, store).await?;
     let by_action: Vec<String> = report.by_action.iter().map(|(a, n)| format!("{a} {n}")).collect();
     println!(
         "demo: logged {} events ({}) by {} users on {} records into {location} in {:.1}s (seed {seed}); transparency log at {} leaves",

@@ -177,7 +177,8 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
 /// returns the latest signed checkpoint.
 async fn latest_checkpoint(loaded: &Loaded, store: &Arc<dyn Store>) -> anyhow::Result<StoredCheckpoint> {
     if keys::path(loaded).exists() {
-        crate::sequencing::integrate_now(loaded, store.clone()).await?;
+        let signer = crate::sequencing::signer_for_writes(loaded)?;
+        crate::sequencing::integrate_now(&signer, store.clone()).await?;
     }
     store.checkpoint(None).await?.ok_or_else(|| {
         anyhow::anyhow!("the transparency log has no signed checkpoint yet: start `auditlog serve` once, or ingest")

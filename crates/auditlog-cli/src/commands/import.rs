@@ -117,6 +117,7 @@ enum Msg {
 pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     let store = loaded.open_store().await?;
     let service = AuditLogService::new(loaded.audit_log()?, store.clone());
+    let signer = crate::sequencing::signer_for_writes(loaded)?;
     let (tx, mut rx) = mpsc::channel::<Msg>(2 * BATCH);
     let (label, total) = match (&args.postgres, &args.file) {
         (Some(url), _) => {
@@ -169,7 +170,7 @@ pub async fn run(loaded: &Loaded, args: Args) -> anyhow::Result<()> {
     );
     eprintln!("import: {summary}");
     if counts.stored > 0 {
-        let round = crate::sequencing::integrate_now(loaded, store).await?;
+        let round = crate::sequencing::integrate_now(&signer, store).await?;
         eprintln!("import: transparency log at {} leaves", round.size);
     }
     if let Some(e) = fatal {

@@ -83,9 +83,14 @@ impl SearchParams {
         all.extend(eq(Col::ResourceId, &params.resource_id));
         all.extend(eq(Col::UserId, &params.user_id));
         let date = |param: &'static str, v: &str| {
-            lower::parse_date(v, now).ok_or_else(|| SearchError::Param {
+            lower::parse_date(v, now).map_err(|e| SearchError::Param {
                 param,
-                message: format!("{v:?} is not a date; use 2026-01-31 or an RFC 3339 date-time"),
+                message: match e {
+                    lower::DateError::NotADate => {
+                        format!("{v:?} is not a date; use 2026-01-31 or an RFC 3339 date-time")
+                    }
+                    lower::DateError::OutOfRange => e.message(v),
+                },
             })
         };
         let from = params.created_from.as_deref().map(|v| date("created_from", v)).transpose()?;
